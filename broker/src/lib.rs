@@ -1,0 +1,10 @@
+//! A Kafka-like broker, its controller and its clients, written as sans-IO state machines: each
+//! takes `now` and an input, changes itself, and pushes effects (messages to send, events to
+//! record) for its host to carry out. Nothing here reads a clock, draws randomness or does IO,
+//! so the same code runs under the simulator, in unit tests and in property tests.
+
+pub mod config;
+pub mod effect;
+pub mod metadata;
+pub mod protocol;
+pub mod types;
