@@ -3,8 +3,15 @@
 //! record) for its host to carry out. Nothing here reads a clock, draws randomness or does IO,
 //! so the same code runs under the simulator, in unit tests and in property tests.
 
+pub mod broker;
 pub mod config;
+pub mod consumer;
+pub mod controller;
+pub mod disk;
 pub mod effect;
+pub mod log;
 pub mod metadata;
+pub mod producer;
 pub mod protocol;
+pub mod replica;
 pub mod types;

@@ -28,14 +28,23 @@ pub struct Envelope {
 
 impl Envelope {
     pub fn reply_to(&self) -> ReplyTo {
-        ReplyTo { node: self.from, connection: self.connection }
+        ReplyTo {
+            node: self.from,
+            connection: self.connection,
+        }
     }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Message {
-    Request { correlation: CorrelationId, request: Request },
-    Response { correlation: CorrelationId, response: Response },
+    Request {
+        correlation: CorrelationId,
+        request: Request,
+    },
+    Response {
+        correlation: CorrelationId,
+        response: Response,
+    },
 }
 
 /// Errors carried in responses, named as in Kafka's protocol.
@@ -68,10 +77,19 @@ pub enum Request {
     Produce(ProduceRequest),
     Fetch(FetchRequest),
     Metadata,
-    BrokerRegistration { broker: BrokerId, incarnation: Incarnation },
-    BrokerHeartbeat { broker: BrokerId, incarnation: Incarnation },
+    BrokerRegistration {
+        broker: BrokerId,
+        incarnation: Incarnation,
+    },
+    BrokerHeartbeat {
+        broker: BrokerId,
+        incarnation: Incarnation,
+    },
     /// A long poll for metadata newer than `known_version`.
-    MetadataFetch { broker: BrokerId, known_version: u64 },
+    MetadataFetch {
+        broker: BrokerId,
+        known_version: u64,
+    },
     AlterPartition(AlterPartitionRequest),
 }
 
@@ -80,8 +98,12 @@ pub enum Response {
     Produce(ProduceResponse),
     Fetch(FetchResponse),
     Metadata(Box<MetadataImage>),
-    BrokerRegistration { error: Option<ErrorCode> },
-    BrokerHeartbeat { error: Option<ErrorCode> },
+    BrokerRegistration {
+        error: Option<ErrorCode>,
+    },
+    BrokerHeartbeat {
+        error: Option<ErrorCode>,
+    },
     /// `None` when nothing changed during the wait.
     MetadataFetch(Option<Box<MetadataImage>>),
     AlterPartition(AlterPartitionResponse),

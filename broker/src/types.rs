@@ -39,7 +39,10 @@ pub struct TopicPartition {
 
 impl TopicPartition {
     pub fn new(topic: &str, partition: u32) -> Self {
-        TopicPartition { topic: Arc::from(topic), partition }
+        TopicPartition {
+            topic: Arc::from(topic),
+            partition,
+        }
     }
 }
 

@@ -51,7 +51,9 @@ pub struct ClusterSpec {
 
 impl Default for ClusterSpec {
     fn default() -> Self {
-        ClusterSpec { brokers: defaults::brokers() }
+        ClusterSpec {
+            brokers: defaults::brokers(),
+        }
     }
 }
 
@@ -435,7 +437,11 @@ pub mod defaults {
         500
     }
     pub fn consumers() -> Vec<ConsumerSpec> {
-        vec![ConsumerSpec { name: None, topics: Vec::new(), fetch_max_wait_ms: fetch_max_wait_ms() }]
+        vec![ConsumerSpec {
+            name: None,
+            topics: Vec::new(),
+            fetch_max_wait_ms: fetch_max_wait_ms(),
+        }]
     }
     pub fn nemesis_targets() -> Vec<String> {
         vec!["random-broker".to_string()]

@@ -1,0 +1,291 @@
+//! A simple consumer: no group, no commits. It reads every partition of its topics from offset 0,
+//! from each partition's leader, and sees only records below the high watermark. The final reader
+//! after a run is the same client, asked whether it has read everything.
+
+use crate::config::ConsumerConfig;
+use crate::effect::{Effect, Outbox};
+use crate::metadata::MetadataImage;
+use crate::protocol::{
+    Envelope, ErrorCode, FetchPartition, FetchRequest, FetchResponse, Message, Request, Response,
+};
+use crate::types::{BrokerId, CorrelationId, Millis, NodeId, Offset, TopicPartition};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// What the consumer observed, for the history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConsumerEvent {
+    /// Records read from `tp`, in offset order: (offset, value).
+    Poll {
+        tp: TopicPartition,
+        records: Vec<(Offset, u64)>,
+    },
+    /// The position moved without reading: the leader's log no longer reaches it.
+    Seek {
+        tp: TopicPartition,
+        from: Offset,
+        to: Offset,
+    },
+}
+
+struct InFlightFetch {
+    broker: BrokerId,
+    deadline: Millis,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Position {
+    offset: Offset,
+    /// The last answer showed the whole log read and committed (offset = HW = log end).
+    caught_up: bool,
+}
+
+pub struct Consumer {
+    config: ConsumerConfig,
+    /// Empty: every topic.
+    topics: Vec<Arc<str>>,
+    metadata: MetadataImage,
+    metadata_request: Option<(CorrelationId, BrokerId, Millis)>,
+    metadata_wanted: bool,
+    metadata_retry_at: Millis,
+    next_bootstrap: usize,
+    positions: BTreeMap<TopicPartition, Position>,
+    fetches: BTreeMap<CorrelationId, InFlightFetch>,
+    retry_at: BTreeMap<BrokerId, Millis>,
+    next_correlation: CorrelationId,
+    events: Vec<ConsumerEvent>,
+}
+
+impl Consumer {
+    pub fn new(config: ConsumerConfig, topics: Vec<Arc<str>>) -> Consumer {
+        Consumer {
+            config,
+            topics,
+            metadata: MetadataImage::default(),
+            metadata_request: None,
+            metadata_wanted: true,
+            metadata_retry_at: 0,
+            next_bootstrap: 0,
+            positions: BTreeMap::new(),
+            fetches: BTreeMap::new(),
+            retry_at: BTreeMap::new(),
+            next_correlation: 0,
+            events: Vec::new(),
+        }
+    }
+
+    pub fn take_events(&mut self) -> Vec<ConsumerEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Every partition of the consumer's topics is known and read up to its log end, which is
+    /// committed (high watermark = log end).
+    pub fn is_caught_up(&self) -> bool {
+        !self.positions.is_empty() && self.positions.values().all(|p| p.caught_up)
+    }
+
+    pub fn next_deadline(&self) -> Millis {
+        let mut d = Millis::MAX;
+        if let Some((_, _, deadline)) = self.metadata_request {
+            d = d.min(deadline);
+        } else if self.metadata_wanted {
+            d = d.min(self.metadata_retry_at);
+        }
+        for f in self.fetches.values() {
+            d = d.min(f.deadline);
+        }
+        for (b, &t) in &self.retry_at {
+            if !self.fetches.values().any(|f| f.broker == *b) {
+                d = d.min(t);
+            }
+        }
+        d
+    }
+
+    pub fn on_timer(&mut self, now: Millis, out: &mut Outbox) {
+        if let Some((_, broker, deadline)) = self.metadata_request {
+            if deadline <= now {
+                out.push(Effect::CloseConnection { peer: broker });
+                self.connection_lost(now, broker);
+            }
+        }
+        let expired: Vec<BrokerId> = self
+            .fetches
+            .values()
+            .filter(|f| f.deadline <= now)
+            .map(|f| f.broker)
+            .collect();
+        for broker in expired {
+            out.push(Effect::CloseConnection { peer: broker });
+            self.connection_lost(now, broker);
+        }
+        self.poll(now, out);
+    }
+
+    pub fn on_disconnect(&mut self, now: Millis, peer: NodeId, out: &mut Outbox) {
+        self.connection_lost(now, peer);
+        self.poll(now, out);
+    }
+
+    pub fn on_message(&mut self, now: Millis, envelope: Envelope, out: &mut Outbox) {
+        let Message::Response {
+            correlation,
+            response,
+        } = envelope.message
+        else {
+            return;
+        };
+        match response {
+            Response::Metadata(image)
+                if self
+                    .metadata_request
+                    .is_some_and(|(c, _, _)| c == correlation) =>
+            {
+                self.metadata_request = None;
+                if image.version >= self.metadata.version {
+                    self.metadata = *image;
+                }
+                self.adopt_partitions();
+                self.metadata_wanted = self
+                    .positions
+                    .keys()
+                    .any(|tp| self.metadata.leader_of(tp).is_none());
+                self.metadata_retry_at = now + self.config.retry_backoff_ms;
+            }
+            Response::Fetch(resp) => {
+                if let Some(f) = self.fetches.remove(&correlation) {
+                    self.handle_fetch_response(now, f.broker, resp);
+                }
+            }
+            _ => {}
+        }
+        self.poll(now, out);
+    }
+
+    fn adopt_partitions(&mut self) {
+        for tp in self.metadata.partitions.keys() {
+            if self.topics.is_empty() || self.topics.contains(&tp.topic) {
+                self.positions.entry(tp.clone()).or_default();
+            }
+        }
+    }
+
+    fn connection_lost(&mut self, now: Millis, broker: BrokerId) {
+        if self.metadata_request.is_some_and(|(_, b, _)| b == broker) {
+            self.metadata_request = None;
+            self.metadata_retry_at = now + self.config.retry_backoff_ms;
+            self.next_bootstrap += 1;
+        }
+        self.metadata_wanted = true;
+        self.fetches.retain(|_, f| f.broker != broker);
+        self.retry_at
+            .insert(broker, now + self.config.retry_backoff_ms);
+    }
+
+    fn handle_fetch_response(&mut self, now: Millis, broker: BrokerId, resp: FetchResponse) {
+        for p in resp.partitions {
+            let Some(pos) = self.positions.get_mut(&p.tp) else {
+                continue;
+            };
+            if p.base_offset != pos.offset {
+                continue;
+            }
+            match p.error {
+                None => {}
+                Some(ErrorCode::OffsetOutOfRange) => {
+                    let to = p.high_watermark;
+                    self.events.push(ConsumerEvent::Seek {
+                        tp: p.tp.clone(),
+                        from: pos.offset,
+                        to,
+                    });
+                    pos.offset = to;
+                    pos.caught_up = false;
+                    continue;
+                }
+                Some(_) => {
+                    self.metadata_wanted = true;
+                    self.retry_at
+                        .insert(broker, now + self.config.retry_backoff_ms);
+                    pos.caught_up = false;
+                    continue;
+                }
+            }
+            if !p.records.is_empty() {
+                let records = p
+                    .records
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| (p.base_offset + i as Offset, r.value))
+                    .collect();
+                pos.offset += p.records.len() as Offset;
+                self.events.push(ConsumerEvent::Poll {
+                    tp: p.tp.clone(),
+                    records,
+                });
+            }
+            pos.caught_up = pos.offset >= p.high_watermark && p.high_watermark == p.log_end_offset;
+        }
+    }
+
+    fn poll(&mut self, now: Millis, out: &mut Outbox) {
+        if self.metadata_wanted && self.metadata_request.is_none() && now >= self.metadata_retry_at
+        {
+            let n = self.config.bootstrap.len();
+            if n > 0 {
+                let broker = self.config.bootstrap[self.next_bootstrap % n];
+                let correlation = self.next_correlation;
+                self.next_correlation += 1;
+                self.metadata_request =
+                    Some((correlation, broker, now + self.config.request_timeout_ms));
+                out.push(Effect::Send {
+                    to: broker,
+                    message: Message::Request {
+                        correlation,
+                        request: Request::Metadata,
+                    },
+                });
+            }
+        }
+        let mut by_leader: BTreeMap<BrokerId, Vec<FetchPartition>> = BTreeMap::new();
+        for (tp, pos) in &self.positions {
+            let Some(state) = self.metadata.partitions.get(tp) else {
+                continue;
+            };
+            let Some(leader) = state.leader else { continue };
+            by_leader.entry(leader).or_default().push(FetchPartition {
+                tp: tp.clone(),
+                fetch_offset: pos.offset,
+                current_leader_epoch: state.leader_epoch,
+                last_fetched_epoch: None,
+            });
+        }
+        for (broker, partitions) in by_leader {
+            let busy = self.fetches.values().any(|f| f.broker == broker);
+            if busy || self.retry_at.get(&broker).is_some_and(|&t| now < t) {
+                continue;
+            }
+            let correlation = self.next_correlation;
+            self.next_correlation += 1;
+            self.fetches.insert(
+                correlation,
+                InFlightFetch {
+                    broker,
+                    deadline: now + self.config.request_timeout_ms,
+                },
+            );
+            let request = Request::Fetch(FetchRequest {
+                replica: None,
+                max_wait_ms: self.config.fetch_max_wait_ms,
+                partitions,
+            });
+            out.push(Effect::Send {
+                to: broker,
+                message: Message::Request {
+                    correlation,
+                    request,
+                },
+            });
+        }
+    }
+}

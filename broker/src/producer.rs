@@ -1,0 +1,411 @@
+//! A producer client without idempotence: per-partition queues drained into batches sent to the
+//! partition's leader, up to `max_in_flight_requests_per_connection` requests per broker, retries
+//! with backoff within the delivery timeout, metadata refresh on errors.
+//!
+//! Each send ends in exactly one `Completion`: `Ok` when acknowledged, `Fail` when no attempt can
+//! have written it, `Info` (indeterminate) when one might have. A retried batch goes back to the
+//! front of its partition's queue, but batches already in flight behind it may land first: that
+//! is how retries reorder records without idempotence.
+
+use crate::config::ProducerConfig;
+use crate::effect::{Effect, Outbox};
+use crate::metadata::MetadataImage;
+use crate::protocol::{
+    Envelope, ErrorCode, Message, ProduceRequest, ProduceResponse, Request, Response,
+};
+use crate::types::{Acks, BrokerId, CorrelationId, Millis, NodeId, Offset, Record, TopicPartition};
+use std::collections::{BTreeMap, VecDeque};
+
+/// How one send ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Completion {
+    Ok { value: u64, offset: Option<Offset> },
+    Fail { value: u64, error: String },
+    Info { value: u64, reason: String },
+}
+
+#[derive(Clone, Debug)]
+struct Pending {
+    record: Record,
+    created_ms: Millis,
+    attempts: u32,
+    /// Some attempt may have been appended by a leader.
+    maybe_written: bool,
+    /// Retry backoff: not to be sent before this time.
+    not_before: Millis,
+    last_error: String,
+}
+
+#[derive(Clone, Debug)]
+struct InFlight {
+    broker: BrokerId,
+    tp: TopicPartition,
+    batch: Vec<Pending>,
+    deadline: Millis,
+}
+
+pub struct Producer {
+    config: ProducerConfig,
+    metadata: MetadataImage,
+    /// A metadata request in flight: to which broker, and until when.
+    metadata_request: Option<(CorrelationId, BrokerId, Millis)>,
+    metadata_wanted: bool,
+    metadata_retry_at: Millis,
+    next_bootstrap: usize,
+    queues: BTreeMap<TopicPartition, VecDeque<Pending>>,
+    in_flight: BTreeMap<CorrelationId, InFlight>,
+    next_correlation: CorrelationId,
+    completions: Vec<Completion>,
+}
+
+impl Producer {
+    pub fn new(config: ProducerConfig) -> Producer {
+        Producer {
+            config,
+            metadata: MetadataImage::default(),
+            metadata_request: None,
+            metadata_wanted: true,
+            metadata_retry_at: 0,
+            next_bootstrap: 0,
+            queues: BTreeMap::new(),
+            in_flight: BTreeMap::new(),
+            next_correlation: 0,
+            completions: Vec::new(),
+        }
+    }
+
+    /// Hands a record to the client; its outcome arrives later as a `Completion`.
+    pub fn send(&mut self, now: Millis, tp: TopicPartition, record: Record, out: &mut Outbox) {
+        let pending = Pending {
+            record,
+            created_ms: now,
+            attempts: 0,
+            maybe_written: false,
+            not_before: now,
+            last_error: String::new(),
+        };
+        self.queues.entry(tp).or_default().push_back(pending);
+        self.poll(now, out);
+    }
+
+    /// Outcomes since the last call, in the order they happened.
+    pub fn take_completions(&mut self) -> Vec<Completion> {
+        std::mem::take(&mut self.completions)
+    }
+
+    /// Sends still waiting for an outcome.
+    pub fn unresolved(&self) -> usize {
+        self.queues.values().map(VecDeque::len).sum::<usize>()
+            + self
+                .in_flight
+                .values()
+                .map(|f| f.batch.len())
+                .sum::<usize>()
+    }
+
+    /// Gives up on everything unresolved, as when the client is shut down.
+    pub fn abandon(&mut self, reason: &str) {
+        let queued = std::mem::take(&mut self.queues).into_values().flatten();
+        let flying = std::mem::take(&mut self.in_flight)
+            .into_values()
+            .flat_map(|f| {
+                f.batch.into_iter().map(|mut p| {
+                    p.maybe_written = true;
+                    p
+                })
+            });
+        let all: Vec<Pending> = queued.chain(flying).collect();
+        for p in all {
+            self.finish(p, reason);
+        }
+    }
+
+    pub fn next_deadline(&self) -> Millis {
+        let mut d = Millis::MAX;
+        if let Some((_, _, deadline)) = self.metadata_request {
+            d = d.min(deadline);
+        } else if self.metadata_wanted {
+            d = d.min(self.metadata_retry_at);
+        }
+        for f in self.in_flight.values() {
+            d = d.min(f.deadline);
+        }
+        for q in self.queues.values() {
+            if let Some(p) = q.front() {
+                d = d.min(p.not_before);
+                d = d.min(p.created_ms + self.config.delivery_timeout_ms);
+            }
+        }
+        d
+    }
+
+    pub fn on_timer(&mut self, now: Millis, out: &mut Outbox) {
+        if let Some((_, broker, deadline)) = self.metadata_request {
+            if deadline <= now {
+                out.push(Effect::CloseConnection { peer: broker });
+                self.connection_lost(now, broker);
+            }
+        }
+        let expired: Vec<BrokerId> = self
+            .in_flight
+            .values()
+            .filter(|f| f.deadline <= now)
+            .map(|f| f.broker)
+            .collect();
+        for broker in expired {
+            out.push(Effect::CloseConnection { peer: broker });
+            self.connection_lost(now, broker);
+        }
+        self.expire_queued(now);
+        self.poll(now, out);
+    }
+
+    pub fn on_disconnect(&mut self, now: Millis, peer: NodeId, out: &mut Outbox) {
+        self.connection_lost(now, peer);
+        self.poll(now, out);
+    }
+
+    pub fn on_message(&mut self, now: Millis, envelope: Envelope, out: &mut Outbox) {
+        let Message::Response {
+            correlation,
+            response,
+        } = envelope.message
+        else {
+            return;
+        };
+        match response {
+            Response::Metadata(image)
+                if self
+                    .metadata_request
+                    .is_some_and(|(c, _, _)| c == correlation) =>
+            {
+                self.metadata_request = None;
+                if image.version >= self.metadata.version {
+                    self.metadata = *image;
+                }
+                self.metadata_wanted = !self.every_queue_has_leader();
+                self.metadata_retry_at = now + self.config.retry_backoff_ms;
+            }
+            Response::Produce(resp) => {
+                if let Some(f) = self.in_flight.remove(&correlation) {
+                    self.handle_produce_response(now, f, resp);
+                }
+            }
+            _ => {}
+        }
+        self.poll(now, out);
+    }
+
+    fn every_queue_has_leader(&self) -> bool {
+        self.queues
+            .iter()
+            .all(|(tp, q)| q.is_empty() || self.metadata.leader_of(tp).is_some())
+    }
+
+    fn handle_produce_response(&mut self, now: Millis, f: InFlight, resp: ProduceResponse) {
+        match resp.error {
+            None => {
+                for (i, p) in f.batch.into_iter().enumerate() {
+                    let offset = resp.base_offset.map(|b| b + i as Offset);
+                    self.completions.push(Completion::Ok {
+                        value: p.record.value,
+                        offset,
+                    });
+                }
+            }
+            Some(error) => {
+                // Only a refusal before the append proves the batch was not written.
+                let maybe_written = error != ErrorCode::NotEnoughReplicas;
+                if matches!(
+                    error,
+                    ErrorCode::NotLeaderOrFollower | ErrorCode::UnknownTopicOrPartition
+                ) {
+                    self.metadata_wanted = true;
+                }
+                self.retry(now, f.tp, f.batch, maybe_written, &format!("{error:?}"));
+            }
+        }
+    }
+
+    /// The connection to `broker` is gone: every request on it failed in an unknown state.
+    fn connection_lost(&mut self, now: Millis, broker: BrokerId) {
+        if self.metadata_request.is_some_and(|(_, b, _)| b == broker) {
+            self.metadata_request = None;
+            self.metadata_wanted = true;
+            self.metadata_retry_at = now + self.config.retry_backoff_ms;
+            self.next_bootstrap += 1;
+        }
+        // Leadership may have moved (an acks=0 producer learns of it only this way).
+        self.metadata_wanted = true;
+        let lost: Vec<CorrelationId> = self
+            .in_flight
+            .iter()
+            .filter(|(_, f)| f.broker == broker)
+            .map(|(&c, _)| c)
+            .collect();
+        // Requeue in reverse so the oldest batch ends up at the front.
+        for c in lost.into_iter().rev() {
+            let f = self.in_flight.remove(&c).expect("listed above");
+            self.retry(now, f.tp, f.batch, true, "connection lost");
+        }
+    }
+
+    fn retry(
+        &mut self,
+        now: Millis,
+        tp: TopicPartition,
+        batch: Vec<Pending>,
+        maybe_written: bool,
+        error: &str,
+    ) {
+        let mut requeue = Vec::new();
+        for mut p in batch {
+            p.maybe_written |= maybe_written;
+            p.last_error = error.to_string();
+            let expired = now >= p.created_ms + self.config.delivery_timeout_ms;
+            if p.attempts > self.config.retries || expired {
+                self.finish(p, error);
+            } else {
+                p.not_before = now + self.config.retry_backoff_ms;
+                requeue.push(p);
+            }
+        }
+        let q = self.queues.entry(tp).or_default();
+        for p in requeue.into_iter().rev() {
+            q.push_front(p);
+        }
+    }
+
+    fn expire_queued(&mut self, now: Millis) {
+        let timeout = self.config.delivery_timeout_ms;
+        let mut expired = Vec::new();
+        for q in self.queues.values_mut() {
+            while q.front().is_some_and(|p| now >= p.created_ms + timeout) {
+                expired.push(q.pop_front().expect("checked"));
+            }
+        }
+        for p in expired {
+            self.finish(p, "delivery timeout");
+        }
+    }
+
+    fn finish(&mut self, p: Pending, reason: &str) {
+        let value = p.record.value;
+        let reason = if p.last_error.is_empty() || p.last_error == reason {
+            reason.to_string()
+        } else {
+            format!("{reason} (last error: {})", p.last_error)
+        };
+        self.completions.push(if p.maybe_written {
+            Completion::Info { value, reason }
+        } else {
+            Completion::Fail {
+                value,
+                error: reason,
+            }
+        });
+    }
+
+    fn poll(&mut self, now: Millis, out: &mut Outbox) {
+        if self.metadata_wanted && self.metadata_request.is_none() && now >= self.metadata_retry_at
+        {
+            self.request_metadata(now, out);
+        }
+        let tps: Vec<TopicPartition> = self
+            .queues
+            .iter()
+            .filter(|(_, q)| !q.is_empty())
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        for tp in tps {
+            self.drain(now, &tp, out);
+        }
+    }
+
+    fn request_metadata(&mut self, now: Millis, out: &mut Outbox) {
+        let Some(&broker) = self
+            .config
+            .bootstrap
+            .get(self.next_bootstrap % self.config.bootstrap.len().max(1))
+        else {
+            return;
+        };
+        let correlation = self.next_correlation;
+        self.next_correlation += 1;
+        self.metadata_request = Some((correlation, broker, now + self.config.request_timeout_ms));
+        out.push(Effect::Send {
+            to: broker,
+            message: Message::Request {
+                correlation,
+                request: Request::Metadata,
+            },
+        });
+    }
+
+    /// Sends batches of `tp`'s queue to its leader while the pipeline has room.
+    fn drain(&mut self, now: Millis, tp: &TopicPartition, out: &mut Outbox) {
+        let Some(leader) = self.metadata.leader_of(tp) else {
+            self.metadata_wanted = true;
+            return;
+        };
+        loop {
+            let in_flight = self
+                .in_flight
+                .values()
+                .filter(|f| f.broker == leader)
+                .count();
+            if self.config.acks != Acks::None
+                && in_flight >= self.config.max_in_flight_requests_per_connection
+            {
+                return;
+            }
+            let q = self.queues.get_mut(tp).expect("queued");
+            if q.front().is_none_or(|p| p.not_before > now) {
+                return;
+            }
+            let mut batch = Vec::new();
+            while batch.len() < self.config.batch_max_records
+                && q.front().is_some_and(|p| p.not_before <= now)
+            {
+                let mut p = q.pop_front().expect("checked");
+                p.attempts += 1;
+                batch.push(p);
+            }
+            let request = Request::Produce(ProduceRequest {
+                tp: tp.clone(),
+                acks: self.config.acks,
+                timeout_ms: self.config.request_timeout_ms,
+                records: batch.iter().map(|p| p.record).collect(),
+            });
+            let correlation = self.next_correlation;
+            self.next_correlation += 1;
+            out.push(Effect::Send {
+                to: leader,
+                message: Message::Request {
+                    correlation,
+                    request,
+                },
+            });
+            if self.config.acks == Acks::None {
+                // Fire and forget: done once written to the connection.
+                for p in batch {
+                    self.completions.push(Completion::Ok {
+                        value: p.record.value,
+                        offset: None,
+                    });
+                }
+            } else {
+                let deadline = now + self.config.request_timeout_ms;
+                self.in_flight.insert(
+                    correlation,
+                    InFlight {
+                        broker: leader,
+                        tp: tp.clone(),
+                        batch,
+                        deadline,
+                    },
+                );
+            }
+        }
+    }
+}

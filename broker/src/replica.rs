@@ -1,0 +1,250 @@
+//! One broker's replica of one partition: its role, leader epoch and high watermark, and, when it
+//! leads, what it knows of its followers and its ISR. The rules for the high watermark and the
+//! ISR live here as small pure functions, so they can be tested on their own.
+
+use crate::types::{BrokerId, Epoch, Millis, Offset, PartitionEpoch, TopicPartition};
+use std::collections::BTreeMap;
+
+/// What the leader knows of one follower, learnt from its fetches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FollowerProgress {
+    /// The follower's log end offset: its last fetch offset. `None` until it first fetches.
+    pub log_end_offset: Option<Offset>,
+    /// The last time the follower was known to have the leader's whole log.
+    pub last_caught_up_ms: Millis,
+    pub last_fetch_ms: Millis,
+    /// The leader's log end offset when the previous fetch was answered.
+    pub leader_end_at_last_fetch: Offset,
+}
+
+impl FollowerProgress {
+    pub fn new(now: Millis) -> Self {
+        FollowerProgress {
+            log_end_offset: None,
+            last_caught_up_ms: now,
+            last_fetch_ms: now,
+            leader_end_at_last_fetch: 0,
+        }
+    }
+
+    /// Kafka's rule: a fetch from at least the leader's current end means caught up now; from at
+    /// least the end the previous fetch saw means caught up as of that previous fetch.
+    pub fn record_fetch(&mut self, fetch_offset: Offset, leader_end: Offset, now: Millis) {
+        if fetch_offset >= leader_end {
+            self.last_caught_up_ms = self.last_caught_up_ms.max(now);
+        } else if fetch_offset >= self.leader_end_at_last_fetch {
+            self.last_caught_up_ms = self.last_caught_up_ms.max(self.last_fetch_ms);
+        }
+        self.log_end_offset = Some(fetch_offset);
+        self.leader_end_at_last_fetch = leader_end;
+        self.last_fetch_ms = now;
+    }
+
+    /// Out of sync: behind the leader's end and not caught up for longer than the lag bound.
+    pub fn is_lagging(&self, leader_end: Offset, now: Millis, lag_max_ms: Millis) -> bool {
+        self.log_end_offset != Some(leader_end)
+            && now.saturating_sub(self.last_caught_up_ms) > lag_max_ms
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaderState {
+    /// The ISR as the controller last committed it.
+    pub isr: Vec<BrokerId>,
+    pub partition_epoch: PartitionEpoch,
+    /// An AlterPartition sent and not yet answered.
+    pub pending_isr: Option<Vec<BrokerId>>,
+    pub followers: BTreeMap<BrokerId, FollowerProgress>,
+    /// The log end when this leader's epoch began: a follower must reach it to join the ISR.
+    pub epoch_start_offset: Offset,
+}
+
+impl LeaderState {
+    /// The ISR the high watermark must wait for: committed members plus any being added (KIP-497):
+    /// a pending shrink does not count until the controller commits it.
+    pub fn maximal_isr(&self) -> Vec<BrokerId> {
+        let mut isr = self.isr.clone();
+        for b in self.pending_isr.iter().flatten() {
+            if !isr.contains(b) {
+                isr.push(*b);
+            }
+        }
+        isr
+    }
+
+    /// The lowest log end offset over the maximal ISR; a follower not heard from counts as 0.
+    pub fn isr_min_log_end(&self, me: BrokerId, my_end: Offset) -> Offset {
+        self.maximal_isr()
+            .iter()
+            .map(|&b| {
+                if b == me {
+                    my_end
+                } else {
+                    self.followers
+                        .get(&b)
+                        .and_then(|f| f.log_end_offset)
+                        .unwrap_or(0)
+                }
+            })
+            .min()
+            .unwrap_or(my_end)
+    }
+
+    /// Kafka's expansion rule: a follower rejoins once it has the high watermark and everything of
+    /// this leader's epoch start.
+    pub fn can_join_isr(&self, follower: BrokerId, high_watermark: Offset) -> bool {
+        !self.isr.contains(&follower)
+            && self
+                .followers
+                .get(&follower)
+                .and_then(|f| f.log_end_offset)
+                .is_some_and(|end| end >= high_watermark && end >= self.epoch_start_offset)
+    }
+
+    /// ISR members (other than the leader) that have fallen out of sync.
+    pub fn lagging(
+        &self,
+        me: BrokerId,
+        leader_end: Offset,
+        now: Millis,
+        lag_max_ms: Millis,
+    ) -> Vec<BrokerId> {
+        self.isr
+            .iter()
+            .copied()
+            .filter(|&b| b != me)
+            .filter(|b| {
+                self.followers
+                    .get(b)
+                    .is_some_and(|f| f.is_lagging(leader_end, now, lag_max_ms))
+            })
+            .collect()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// No leader known, or this broker is not acting yet (not registered).
+    Offline,
+    Leader(LeaderState),
+    Follower {
+        leader: BrokerId,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Replica {
+    pub tp: TopicPartition,
+    pub replicas: Vec<BrokerId>,
+    pub leader_epoch: Epoch,
+    pub high_watermark: Offset,
+    pub role: Role,
+    pub min_insync_replicas: u32,
+}
+
+impl Replica {
+    pub fn leader_state(&self) -> Option<&LeaderState> {
+        match &self.role {
+            Role::Leader(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    pub fn leader_state_mut(&mut self) -> Option<&mut LeaderState> {
+        match &mut self.role {
+            Role::Leader(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    pub fn is_leader(&self) -> bool {
+        matches!(self.role, Role::Leader(_))
+    }
+}
+
+/// The high watermark a leader moves to: the ISR's lowest log end, never backwards, and frozen
+/// while the committed ISR is smaller than min.insync.replicas (KAFKA-15583).
+pub fn next_high_watermark(
+    current: Offset,
+    isr_min_end: Offset,
+    isr_len: usize,
+    min_isr: u32,
+) -> Offset {
+    if (isr_len as u32) < min_isr {
+        return current;
+    }
+    current.max(isr_min_end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::NodeId;
+
+    fn leader(isr: &[u32], ends: &[(u32, Option<Offset>)]) -> LeaderState {
+        LeaderState {
+            isr: isr.iter().map(|&b| NodeId(b)).collect(),
+            partition_epoch: 0,
+            pending_isr: None,
+            followers: ends
+                .iter()
+                .map(|&(b, end)| {
+                    let mut p = FollowerProgress::new(0);
+                    p.log_end_offset = end;
+                    (NodeId(b), p)
+                })
+                .collect(),
+            epoch_start_offset: 0,
+        }
+    }
+
+    #[test]
+    fn hw_is_min_over_isr_and_waits_for_unknown_followers() {
+        let l = leader(&[1, 2, 3], &[(2, Some(7)), (3, None)]);
+        assert_eq!(l.isr_min_log_end(NodeId(1), 10), 0);
+        let l = leader(&[1, 2, 3], &[(2, Some(7)), (3, Some(9))]);
+        assert_eq!(l.isr_min_log_end(NodeId(1), 10), 7);
+        let l = leader(&[1, 3], &[(2, Some(1)), (3, Some(9))]);
+        assert_eq!(l.isr_min_log_end(NodeId(1), 10), 9);
+    }
+
+    #[test]
+    fn pending_expansion_counts_but_pending_shrink_does_not() {
+        let mut l = leader(&[1, 2], &[(2, Some(9)), (3, Some(4))]);
+        l.pending_isr = Some(vec![NodeId(1), NodeId(2), NodeId(3)]);
+        assert_eq!(l.isr_min_log_end(NodeId(1), 10), 4);
+        let mut l = leader(&[1, 2, 3], &[(2, Some(9)), (3, Some(4))]);
+        l.pending_isr = Some(vec![NodeId(1), NodeId(2)]);
+        assert_eq!(l.isr_min_log_end(NodeId(1), 10), 4);
+    }
+
+    #[test]
+    fn hw_frozen_below_min_isr_and_never_backwards() {
+        assert_eq!(next_high_watermark(5, 9, 1, 2), 5);
+        assert_eq!(next_high_watermark(5, 9, 2, 2), 9);
+        assert_eq!(next_high_watermark(5, 3, 3, 2), 5);
+    }
+
+    #[test]
+    fn caught_up_tracking_follows_kafka() {
+        let mut p = FollowerProgress::new(0);
+        p.record_fetch(10, 10, 100); // at the end: caught up at 100
+        assert_eq!(p.last_caught_up_ms, 100);
+        p.record_fetch(10, 15, 200); // reached what the previous fetch saw: caught up as of 100
+        assert_eq!(p.last_caught_up_ms, 100);
+        p.record_fetch(12, 20, 300); // behind what the previous fetch saw (15): no progress
+        assert_eq!(p.last_caught_up_ms, 100);
+        assert!(p.is_lagging(20, 30_101, 30_000));
+        assert!(!p.is_lagging(20, 30_100, 30_000));
+    }
+
+    #[test]
+    fn rejoin_needs_hw_and_epoch_start() {
+        let mut l = leader(&[1], &[(2, Some(8))]);
+        l.epoch_start_offset = 9;
+        assert!(!l.can_join_isr(NodeId(2), 5));
+        l.epoch_start_offset = 8;
+        assert!(l.can_join_isr(NodeId(2), 8));
+        assert!(!l.can_join_isr(NodeId(2), 9));
+    }
+}
