@@ -276,8 +276,8 @@ impl Broker {
         self.poll(now, out);
     }
 
-    /// The earliest time `on_timer` has work to do.
-    pub fn next_deadline(&self) -> Millis {
+    /// The earliest future time `on_timer` has work to do.
+    pub fn next_deadline(&self, now: Millis) -> Millis {
         let mut d = self.next_isr_check_ms.min(self.next_checkpoint_ms);
         if Self::flush_period(&self.config).is_some() {
             d = d.min(self.next_flush_ms);
@@ -292,7 +292,7 @@ impl Broker {
             d = d.min(self.metadata_fetch_retry_at);
         }
         for f in self.fetchers.values() {
-            if !f.in_flight {
+            if !f.in_flight && f.retry_at > now {
                 d = d.min(f.retry_at);
             }
         }

@@ -84,18 +84,19 @@ impl Consumer {
         !self.positions.is_empty() && self.positions.values().all(|p| p.caught_up)
     }
 
-    pub fn next_deadline(&self) -> Millis {
+    /// The earliest future time `on_timer` has work to do.
+    pub fn next_deadline(&self, now: Millis) -> Millis {
         let mut d = Millis::MAX;
         if let Some((_, _, deadline)) = self.metadata_request {
             d = d.min(deadline);
-        } else if self.metadata_wanted {
+        } else if self.metadata_wanted && self.metadata_retry_at > now {
             d = d.min(self.metadata_retry_at);
         }
         for f in self.fetches.values() {
             d = d.min(f.deadline);
         }
         for (b, &t) in &self.retry_at {
-            if !self.fetches.values().any(|f| f.broker == *b) {
+            if t > now && !self.fetches.values().any(|f| f.broker == *b) {
                 d = d.min(t);
             }
         }

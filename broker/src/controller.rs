@@ -146,7 +146,7 @@ impl Controller {
         &self.state.image
     }
 
-    pub fn next_deadline(&self) -> Millis {
+    pub fn next_deadline(&self, _now: Millis) -> Millis {
         let sessions = self
             .state
             .image

@@ -120,11 +120,12 @@ impl Producer {
         }
     }
 
-    pub fn next_deadline(&self) -> Millis {
+    /// The earliest future time `on_timer` has work to do.
+    pub fn next_deadline(&self, now: Millis) -> Millis {
         let mut d = Millis::MAX;
         if let Some((_, _, deadline)) = self.metadata_request {
             d = d.min(deadline);
-        } else if self.metadata_wanted {
+        } else if self.metadata_wanted && self.metadata_retry_at > now {
             d = d.min(self.metadata_retry_at);
         }
         for f in self.in_flight.values() {
@@ -132,7 +133,10 @@ impl Producer {
         }
         for q in self.queues.values() {
             if let Some(p) = q.front() {
-                d = d.min(p.not_before);
+                // A ready batch that could not be sent waits for a response or metadata, not a timer.
+                if p.not_before > now {
+                    d = d.min(p.not_before);
+                }
                 d = d.min(p.created_ms + self.config.delivery_timeout_ms);
             }
         }

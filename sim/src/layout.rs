@@ -1,7 +1,8 @@
 //! Which node is which: the fixed mapping from a scenario's roles to node ids and names.
 //!
 //! The controller is node 0, brokers are 1..=N (their broker ids), producers start at 1000,
-//! consumers at 2000, and the final reader is 3000.
+//! consumers at 2000, the final reader is 3000, and the harness records its own events (faults,
+//! phases) as node 4000, `nemesis`.
 
 use crate::scenario::{ConsumerSpec, ProducerSpec, Scenario};
 use broker::types::NodeId;
@@ -9,6 +10,8 @@ use std::collections::BTreeMap;
 
 pub const CONTROLLER: NodeId = NodeId(0);
 pub const FINAL_READER: NodeId = NodeId(3000);
+/// The harness itself, as the node faults and phases are recorded on.
+pub const NEMESIS: NodeId = NodeId(4000);
 const PRODUCER_BASE: u32 = 1000;
 const CONSUMER_BASE: u32 = 2000;
 
@@ -32,6 +35,7 @@ impl Layout {
         let mut names = BTreeMap::new();
         names.insert(CONTROLLER, "controller".to_string());
         names.insert(FINAL_READER, "final-reader".to_string());
+        names.insert(NEMESIS, "nemesis".to_string());
         for &b in &brokers {
             names.insert(b, broker_name(b));
         }

@@ -4,3 +4,13 @@
 pub mod history;
 pub mod layout;
 pub mod scenario;
+pub mod clock;
+pub mod cluster;
+pub mod faults;
+pub mod nemesis;
+pub mod net;
+pub mod node;
+pub mod reader;
+pub mod run;
+pub mod settings;
+pub mod workload;

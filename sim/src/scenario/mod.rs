@@ -1,6 +1,9 @@
 //! Scenario files: the model (`model`), loading with located errors, and validation.
 
 pub mod model;
+mod target;
+
+pub use target::Target;
 
 pub use model::*;
 

@@ -1,0 +1,25 @@
+//! Simulated time as the cores see it: whole milliseconds since the start of the run.
+
+use broker::types::Millis;
+use madsim::time::{Duration, Instant};
+
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    start: Instant,
+}
+
+impl Clock {
+    /// Must be called inside the run's runtime, at its start.
+    pub fn start() -> Clock {
+        Clock { start: Instant::now() }
+    }
+
+    pub fn now_ms(&self) -> Millis {
+        (Instant::now() - self.start).as_millis() as Millis
+    }
+
+    /// Sleeps until `t` ms after the start. Absolute deadlines keep timer rounding from drifting.
+    pub async fn sleep_until(&self, t: Millis) {
+        madsim::time::sleep_until(self.start + Duration::from_millis(t)).await
+    }
+}

@@ -1,0 +1,377 @@
+//! The simulated cluster: one madsim node per broker, controller and client, the network between
+//! them, the shared history, and the operations faults are made of (crash, power loss, restart,
+//! pause, resume, partition, heal, network changes). Also the harness's read-only probes:
+//! convergence and replica-log snapshots.
+
+use crate::clock::Clock;
+use crate::history::{History, Op, StoredRecord};
+use crate::layout::{Layout, CONTROLLER, FINAL_READER};
+use crate::net::{NetConfig, NetStats, Network};
+use crate::node::{network_liveness, node_main, Halt, NodeContext, NodeSlot, Running, Stored};
+use crate::reader::ConsumerApp;
+use crate::scenario::Scenario;
+use crate::settings;
+use crate::workload::{ProducerApp, ProducerPlan};
+use broker::broker::BrokerBoot;
+use broker::controller::ControllerState;
+use broker::metadata::MetadataImage;
+use broker::types::{Millis, NodeId, TopicPartition};
+use madsim::runtime::{Handle, NodeHandle};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+pub struct Cluster {
+    pub layout: Layout,
+    pub clock: Clock,
+    pub net: Arc<Mutex<Network>>,
+    pub history: Arc<Mutex<History>>,
+    pub partitions: Vec<TopicPartition>,
+    base_net: NetConfig,
+    slots: BTreeMap<NodeId, Arc<Mutex<NodeSlot>>>,
+    handles: BTreeMap<NodeId, NodeHandle>,
+    paused: BTreeSet<NodeId>,
+}
+
+impl Cluster {
+    /// Creates and starts every node of the scenario. `rng` seeds the network and the workloads.
+    pub fn start(scenario: &Scenario, clock: Clock, rng: &mut ChaCha8Rng) -> Cluster {
+        let layout = Layout::of(scenario);
+        let base_net = settings::net_config(&scenario.network);
+        let net = Network::new(base_net.clone(), ChaCha8Rng::seed_from_u64(rng.gen()));
+        let history = History { node_names: layout.names().clone(), events: Vec::new() };
+        let mut cluster = Cluster {
+            partitions: settings::all_partitions(scenario),
+            layout,
+            clock,
+            net: Arc::new(Mutex::new(net)),
+            history: Arc::new(Mutex::new(history)),
+            base_net,
+            slots: BTreeMap::new(),
+            handles: BTreeMap::new(),
+            paused: BTreeSet::new(),
+        };
+        let topics = settings::topic_configs(scenario);
+        let state = ControllerState::new_cluster(&cluster.layout.brokers, &topics);
+        let controller = NodeSlot::controller(CONTROLLER, settings::controller_config(scenario), state);
+        cluster.add_node(controller);
+        for &id in &cluster.layout.brokers.clone() {
+            let boot = BrokerBoot {
+                id,
+                controller: CONTROLLER,
+                config: settings::broker_config(scenario),
+                topics: topics.clone(),
+            };
+            cluster.add_node(NodeSlot::broker(boot));
+        }
+        for (i, (spec, &id)) in scenario.producers.iter().zip(&cluster.layout.producers.clone()).enumerate() {
+            let topic = topics.iter().find(|t| *t.name == spec.topic).expect("validated topic");
+            let app = ProducerApp::new(ProducerPlan {
+                index: i as u32,
+                topic: topic.name.clone(),
+                partitions: topic.partitions,
+                partitioner: settings::partitioner(spec),
+                keys: spec.keys,
+                start_ms: spec.start_ms,
+                messages_per_sec: spec.messages_per_sec,
+                stop_ms: scenario.duration_ms,
+                messages: spec.messages,
+                config: settings::producer_config(spec, &cluster.layout),
+                rng: ChaCha8Rng::seed_from_u64(rng.gen()),
+            });
+            cluster.add_node(NodeSlot::client(id, Stored::Producer(Box::new(app))));
+        }
+        for (spec, &id) in scenario.consumers.iter().zip(&cluster.layout.consumers.clone()) {
+            let config = settings::consumer_config(spec.fetch_max_wait_ms, &cluster.layout);
+            let topics = spec.topics.iter().map(|t| Arc::from(t.as_str())).collect();
+            let app = ConsumerApp::live(config, topics);
+            cluster.add_node(NodeSlot::client(id, Stored::Consumer(Box::new(app))));
+        }
+        cluster
+    }
+
+    fn add_node(&mut self, slot: NodeSlot) {
+        let id = slot.id;
+        let notify = self.net.lock().expect("network lock").add_node(id);
+        let ctx = NodeContext {
+            id,
+            slot: Arc::new(Mutex::new(slot)),
+            net: self.net.clone(),
+            history: self.history.clone(),
+            notify,
+            clock: self.clock,
+        };
+        self.slots.insert(id, ctx.slot.clone());
+        let handle = Handle::current()
+            .create_node()
+            .name(self.layout.name(id))
+            .init(move || node_main(ctx.clone()))
+            .build();
+        self.handles.insert(id, handle);
+    }
+
+    /// Starts the final reader: a consumer of every partition from offset 0.
+    pub fn start_final_reader(&mut self) {
+        let config = settings::consumer_config(500, &self.layout);
+        let app = ConsumerApp::final_reader(config);
+        self.add_node(NodeSlot::client(FINAL_READER, Stored::Consumer(Box::new(app))));
+    }
+
+    pub fn now(&self) -> Millis {
+        self.clock.now_ms()
+    }
+
+    pub fn record(&self, node: NodeId, op: Op) {
+        let now = self.now();
+        self.history.lock().expect("history lock").push(now, node, op);
+    }
+
+    pub fn all_nodes(&self) -> Vec<NodeId> {
+        self.slots.keys().copied().collect()
+    }
+
+    pub fn is_up(&self, node: NodeId) -> bool {
+        self.slots.get(&node).is_some_and(|s| s.lock().expect("slot lock").is_up())
+    }
+
+    pub fn is_paused(&self, node: NodeId) -> bool {
+        self.paused.contains(&node)
+    }
+
+    pub fn net_stats(&self) -> NetStats {
+        self.net.lock().expect("network lock").stats()
+    }
+
+    // ----- faults -----------------------------------------------------------------------------
+
+    /// Kills a node's process (or cuts its power). Returns false if it was already down.
+    pub fn halt(&mut self, node: NodeId, how: Halt) -> bool {
+        let Some(slot) = self.slots.get(&node) else { return false };
+        if !slot.lock().expect("slot lock").is_up() {
+            return false;
+        }
+        Handle::current().kill(self.handles[&node].id());
+        self.paused.remove(&node);
+        let now = self.now();
+        self.net.lock().expect("network lock").node_down(now, node, network_liveness(how));
+        let mut ops = Vec::new();
+        slot.lock().expect("slot lock").halt(how, &mut ops);
+        let mut history = self.history.lock().expect("history lock");
+        for op in ops {
+            history.push(now, node, op);
+        }
+        true
+    }
+
+    /// Restarts a node that is down. Returns false if it was up.
+    pub fn restart(&mut self, node: NodeId) -> bool {
+        if self.is_up(node) {
+            return false;
+        }
+        Handle::current().restart(self.handles[&node].id());
+        true
+    }
+
+    pub fn pause(&mut self, node: NodeId) -> bool {
+        if !self.is_up(node) || !self.paused.insert(node) {
+            return false;
+        }
+        Handle::current().pause(self.handles[&node].id());
+        true
+    }
+
+    pub fn resume(&mut self, node: NodeId) -> bool {
+        if !self.paused.remove(&node) {
+            return false;
+        }
+        Handle::current().resume(self.handles[&node].id());
+        true
+    }
+
+    /// Blocks traffic between nodes of different groups (only from earlier to later groups when
+    /// `one_way`). Returns the directed pairs it blocked.
+    pub fn partition(&mut self, groups: &[Vec<NodeId>], one_way: bool) -> Vec<(NodeId, NodeId)> {
+        let now = self.now();
+        let mut net = self.net.lock().expect("network lock");
+        let mut pairs = Vec::new();
+        for (i, a) in groups.iter().enumerate() {
+            for (j, b) in groups.iter().enumerate() {
+                if i == j || (one_way && i > j) {
+                    continue;
+                }
+                for &x in a {
+                    for &y in b {
+                        if x != y {
+                            net.block(now, x, y);
+                            pairs.push((x, y));
+                        }
+                    }
+                }
+            }
+        }
+        pairs
+    }
+
+    pub fn unblock(&mut self, pairs: &[(NodeId, NodeId)]) {
+        let now = self.now();
+        let mut net = self.net.lock().expect("network lock");
+        for &(a, b) in pairs {
+            net.unblock(now, a, b);
+        }
+    }
+
+    pub fn heal_network(&mut self) {
+        let pairs = self.net.lock().expect("network lock").blocked_pairs();
+        self.unblock(&pairs);
+    }
+
+    pub fn set_net_config(&mut self, change: impl FnOnce(&mut NetConfig)) {
+        let mut net = self.net.lock().expect("network lock");
+        let mut config = net.config().clone();
+        change(&mut config);
+        net.set_config(config);
+    }
+
+    pub fn restore_net_config(&mut self) {
+        let base = self.base_net.clone();
+        self.net.lock().expect("network lock").set_config(base);
+    }
+
+    /// Undoes every fault: heals the network, restores its settings, resumes and restarts nodes.
+    pub fn heal_all(&mut self) {
+        self.heal_network();
+        self.restore_net_config();
+        for node in self.paused.clone() {
+            self.resume(node);
+        }
+        for node in self.all_nodes() {
+            if !self.is_up(node) {
+                self.restart(node);
+            }
+        }
+    }
+
+    /// Stops every node at the end of a run, so that no task outlives it.
+    pub fn shutdown(&mut self) {
+        for node in self.paused.clone() {
+            self.resume(node);
+        }
+        for handle in self.handles.values() {
+            Handle::current().kill(handle.id());
+        }
+    }
+
+    // ----- probes -----------------------------------------------------------------------------
+
+    /// The controller's metadata, whether it is up or down (its state is durable).
+    pub fn controller_image(&self) -> MetadataImage {
+        let slot = self.slots[&CONTROLLER].lock().expect("slot lock");
+        match &slot.state {
+            crate::node::NodeState::Up(Running::Controller(c)) => c.image().clone(),
+            crate::node::NodeState::Down(Stored::Controller(s)) => s.image.clone(),
+            _ => unreachable!("the controller slot holds a controller"),
+        }
+    }
+
+    /// Runs `f` on the broker if it is up.
+    pub fn with_broker<T>(&self, node: NodeId, f: impl FnOnce(&broker::broker::Broker) -> T) -> Option<T> {
+        let slot = self.slots.get(&node)?.lock().expect("slot lock");
+        match slot.running() {
+            Some(Running::Broker(b)) => Some(f(b)),
+            _ => None,
+        }
+    }
+
+    pub fn with_producer<T>(&self, node: NodeId, f: impl FnOnce(&mut ProducerApp) -> T) -> Option<T> {
+        let mut slot = self.slots.get(&node)?.lock().expect("slot lock");
+        match &mut slot.state {
+            crate::node::NodeState::Up(Running::Producer(app)) => Some(f(app)),
+            crate::node::NodeState::Down(Stored::Producer(app)) => Some(f(app)),
+            _ => None,
+        }
+    }
+
+    pub fn with_consumer<T>(&self, node: NodeId, f: impl FnOnce(&mut ConsumerApp) -> T) -> Option<T> {
+        let mut slot = self.slots.get(&node)?.lock().expect("slot lock");
+        match slot.running_mut() {
+            Some(Running::Consumer(app)) => Some(f(app)),
+            _ => None,
+        }
+    }
+
+    /// Why the cluster has not converged, or `None` once it has: every partition has a live leader
+    /// acting in the controller's epoch with a full ISR, every replica is up and has the leader's
+    /// whole log, committed, and no producer has a send still unresolved.
+    pub fn convergence_gap(&self) -> Option<String> {
+        let image = self.controller_image();
+        if !self.is_up(CONTROLLER) {
+            return Some("the controller is down".into());
+        }
+        for (tp, state) in &image.partitions {
+            let Some(leader) = state.leader else {
+                return Some(format!("{tp} has no leader"));
+            };
+            if state.isr.len() != state.replicas.len() {
+                return Some(format!("{tp} ISR is {:?}, not all of {:?}", state.isr, state.replicas));
+            }
+            let Some(ls) = self.with_broker(leader, |b| b.status(tp)).flatten() else {
+                return Some(format!("{tp} leader {leader} is down or unaware"));
+            };
+            if !ls.is_leader || ls.leader_epoch != state.leader_epoch {
+                return Some(format!("{tp} leader {leader} is not acting in epoch {}", state.leader_epoch));
+            }
+            for &r in &state.replicas {
+                let Some(rs) = self.with_broker(r, |b| b.status(tp)).flatten() else {
+                    return Some(format!("{tp} replica {r} is down or unaware"));
+                };
+                if rs.leader_epoch != state.leader_epoch
+                    || rs.log_end_offset != ls.log_end_offset
+                    || rs.high_watermark != ls.log_end_offset
+                {
+                    return Some(format!(
+                        "{tp} replica {r} at epoch {} end {} hw {}, leader end {}",
+                        rs.leader_epoch, rs.log_end_offset, rs.high_watermark, ls.log_end_offset
+                    ));
+                }
+            }
+        }
+        for &p in &self.layout.producers {
+            if self.with_producer(p, |app| app.is_idle()) == Some(false) {
+                return Some(format!("{} has unresolved sends", self.layout.name(p)));
+            }
+        }
+        None
+    }
+
+    /// Records every live replica's log and high watermark, as one snapshot group.
+    pub fn snapshot(&self) {
+        let now = self.now();
+        let mut ops = Vec::new();
+        for &b in &self.layout.brokers {
+            let logs = self.with_broker(b, |broker| {
+                self.partitions
+                    .iter()
+                    .filter_map(|tp| {
+                        let status = broker.status(tp)?;
+                        let log = broker.disk().log(tp)?;
+                        let records = log
+                            .records()
+                            .iter()
+                            .enumerate()
+                            .map(|(i, r)| StoredRecord { offset: i as u64, epoch: r.epoch, value: r.value })
+                            .collect();
+                        Some(Op::ReplicaLog { tp: tp.clone(), high_watermark: status.high_watermark, records })
+                    })
+                    .collect::<Vec<_>>()
+            });
+            for op in logs.into_iter().flatten() {
+                ops.push((b, op));
+            }
+        }
+        let mut history = self.history.lock().expect("history lock");
+        for (b, op) in ops {
+            history.push(now, b, op);
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! One seeded run of a scenario, start to finish:
+//!
+//! 1. **fault phase** — producers send, the timeline's faults fire (a replica-log snapshot is
+//!    taken before each), until `duration_ms`;
+//! 2. **liveness phase** — every fault is healed; within `liveness_timeout_ms` every partition
+//!    must have a leader with a full ISR, every replica the whole committed log, and every send an
+//!    outcome;
+//! 3. **final read** — a fresh consumer reads every partition from offset 0.
+//!
+//! Each run gets a fresh OS thread and a fresh madsim runtime (madsim's determinism depends on
+//! both), and every node is killed at the end so that nothing outlives the run.
+
+use crate::clock::Clock;
+use crate::cluster::Cluster;
+use crate::faults::{self, Undo};
+use crate::history::{History, Op, Phase};
+use crate::layout::{FINAL_READER, NEMESIS};
+use crate::net::NetStats;
+use crate::nemesis;
+use crate::scenario::{FaultSpec, Scenario};
+use broker::types::Millis;
+use madsim::runtime::Runtime;
+use madsim::time::Duration;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// How often the liveness phase looks at the cluster.
+const CONVERGENCE_POLL_MS: Millis = 100;
+/// How long the final reader may take once the cluster has converged.
+const FINAL_READ_BOUND_MS: Millis = 30_000;
+
+/// What a run produced, for the checkers and the report.
+#[derive(Clone, Debug)]
+pub struct RunOutput {
+    pub history: History,
+    /// The fault timeline as it was fired: scripted faults and the nemesis's draws.
+    pub timeline: Vec<FaultSpec>,
+    pub net: NetStats,
+    pub simulated_ms: Millis,
+    /// Why the liveness phase did not converge, if it did not.
+    pub liveness_gap: Option<String>,
+}
+
+/// A run that could not finish: the simulation panicked (a broker assertion, the time limit).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunCrash {
+    pub message: String,
+}
+
+/// Runs `scenario` with `seed` on a fresh thread with a fresh runtime.
+pub fn run(scenario: Arc<Scenario>, seed: u64) -> Result<RunOutput, RunCrash> {
+    let thread = std::thread::Builder::new()
+        .name(format!("seed-{seed}"))
+        .spawn(move || {
+            let mut rt = Runtime::with_seed_and_config(seed, madsim::Config::default());
+            let limit = scenario.duration_ms + scenario.liveness_timeout_ms + FINAL_READ_BOUND_MS + 60_000;
+            rt.set_time_limit(Duration::from_millis(limit));
+            rt.block_on(simulate(scenario))
+        })
+        .expect("spawn run thread");
+    thread.join().map_err(|panic| RunCrash { message: panic_message(panic.as_ref()) })
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_string()
+    }
+}
+
+enum Step {
+    Fire(FaultSpec),
+    Undo(Undo),
+}
+
+async fn simulate(scenario: Arc<Scenario>) -> RunOutput {
+    let clock = Clock::start();
+    let mut rng = ChaCha8Rng::seed_from_u64(madsim::rand::random());
+    let timeline = nemesis::timeline(&scenario.faults, scenario.nemesis.as_ref(), scenario.duration_ms, &mut rng);
+    let mut cluster = Cluster::start(&scenario, clock, &mut rng);
+    let mut fault_rng = ChaCha8Rng::seed_from_u64(rng.gen());
+
+    // Fault phase.
+    let mut steps: BTreeMap<(Millis, u64), Step> = BTreeMap::new();
+    for (i, f) in timeline.iter().enumerate() {
+        steps.insert((f.at_ms, i as u64), Step::Fire(f.clone()));
+    }
+    let mut sequence = timeline.len() as u64;
+    while let Some(((at, _), step)) = steps.pop_first() {
+        if at >= scenario.duration_ms {
+            break;
+        }
+        clock.sleep_until(at).await;
+        match step {
+            Step::Fire(fault) => {
+                cluster.snapshot();
+                if let Some(undo) = faults::fire(&mut cluster, &mut fault_rng, &fault) {
+                    let until = at + fault.for_ms.expect("an undo comes with for_ms");
+                    steps.insert((until, sequence), Step::Undo(undo));
+                    sequence += 1;
+                }
+            }
+            Step::Undo(undo) => faults::undo(&mut cluster, undo),
+        }
+    }
+    clock.sleep_until(scenario.duration_ms).await;
+
+    // Liveness phase.
+    cluster.heal_all();
+    cluster.record(NEMESIS, Op::Phase(Phase::Healed));
+    let deadline = scenario.duration_ms + scenario.liveness_timeout_ms;
+    let liveness_gap = loop {
+        match cluster.convergence_gap() {
+            None => break None,
+            Some(gap) if cluster.now() >= deadline => break Some(gap),
+            Some(_) => clock.sleep_until(cluster.now() + CONVERGENCE_POLL_MS).await,
+        }
+    };
+    let phase = if liveness_gap.is_none() { Phase::Converged } else { Phase::NotConverged };
+    cluster.record(NEMESIS, Op::Phase(phase));
+    cluster.snapshot();
+
+    // Final read, only from a converged cluster: otherwise there is no whole log to read.
+    if liveness_gap.is_none() {
+        cluster.start_final_reader();
+        let bound = cluster.now() + FINAL_READ_BOUND_MS;
+        while cluster.with_consumer(FINAL_READER, |c| c.is_caught_up()) != Some(true) && cluster.now() < bound {
+            clock.sleep_until(cluster.now() + CONVERGENCE_POLL_MS).await;
+        }
+        if cluster.with_consumer(FINAL_READER, |c| c.is_caught_up()) == Some(true) {
+            let partitions = cluster.partitions.clone();
+            let reads = cluster.with_consumer(FINAL_READER, |c| c.final_reads(&partitions)).unwrap_or_default();
+            for op in reads {
+                cluster.record(FINAL_READER, op);
+            }
+            cluster.record(NEMESIS, Op::Phase(Phase::FinalReadDone));
+        }
+    }
+
+    // Whatever a producer still has unresolved stays indeterminate.
+    for p in cluster.layout.producers.clone() {
+        let mut ops = Vec::new();
+        cluster.with_producer(p, |app| app.finish(&mut ops));
+        for op in ops {
+            cluster.record(p, op);
+        }
+    }
+    let simulated_ms = cluster.now();
+    let net = cluster.net_stats();
+    cluster.shutdown();
+    madsim::time::sleep(Duration::from_millis(1)).await;
+    let history = std::mem::take(&mut *cluster.history.lock().expect("history lock"));
+    RunOutput { history, timeline, net, simulated_ms, liveness_gap }
+}

@@ -1,0 +1,145 @@
+//! A producer application: sends `messages` records at a steady rate from `start_ms` until the
+//! fault phase ends, through a producer client, and records each send's invoke and outcome.
+//!
+//! Values are unique per run: the producer's index in the high bits, the send's number in the low.
+//! The application outlives its client: a crash loses the client (its unresolved sends become
+//! indeterminate) and a restart resumes the workload with a new one.
+
+use crate::history::Op;
+use broker::config::ProducerConfig;
+use broker::effect::Outbox;
+use broker::partitioner::Partitioner;
+use broker::producer::{Completion, Producer};
+use broker::types::{Millis, Record, TopicPartition};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use std::sync::Arc;
+
+pub struct ProducerApp {
+    topic: Arc<str>,
+    partitions: u32,
+    partitioner: Partitioner,
+    round_robin: u32,
+    keys: u32,
+    /// Sends are due at start + i * interval.
+    start_ms: Millis,
+    interval_ms: f64,
+    stop_ms: Millis,
+    total: u64,
+    sent: u64,
+    value_base: u64,
+    rng: ChaCha8Rng,
+    config: ProducerConfig,
+    client: Option<Producer>,
+}
+
+/// Everything a producer application needs to be built.
+pub struct ProducerPlan {
+    pub index: u32,
+    pub topic: Arc<str>,
+    pub partitions: u32,
+    pub partitioner: Partitioner,
+    pub keys: u32,
+    pub start_ms: Millis,
+    pub messages_per_sec: f64,
+    pub stop_ms: Millis,
+    pub messages: u64,
+    pub config: ProducerConfig,
+    pub rng: ChaCha8Rng,
+}
+
+impl ProducerApp {
+    pub fn new(plan: ProducerPlan) -> ProducerApp {
+        ProducerApp {
+            topic: plan.topic,
+            partitions: plan.partitions,
+            partitioner: plan.partitioner,
+            round_robin: 0,
+            keys: plan.keys,
+            start_ms: plan.start_ms,
+            interval_ms: 1000.0 / plan.messages_per_sec,
+            stop_ms: plan.stop_ms,
+            total: plan.messages,
+            sent: 0,
+            value_base: (plan.index as u64 + 1) << 32,
+            rng: plan.rng,
+            config: plan.config,
+            client: None,
+        }
+    }
+
+    pub fn start_client(&mut self) {
+        self.client = Some(Producer::new(self.config.clone()));
+    }
+
+    /// The process died: unresolved sends are indeterminate.
+    pub fn crash(&mut self, ops: &mut Vec<Op>) {
+        if let Some(mut client) = self.client.take() {
+            client.abandon("producer crashed");
+            record_completions(&mut client, ops);
+        }
+    }
+
+    /// Sends not yet resolved, and whether the workload still has sends to make.
+    pub fn is_idle(&self) -> bool {
+        self.client.as_ref().is_none_or(|c| c.unresolved() == 0) && self.next_send_ms().is_none()
+    }
+
+    /// The run is over: whatever is unresolved stays indeterminate.
+    pub fn finish(&mut self, ops: &mut Vec<Op>) {
+        self.crash(ops);
+        self.total = self.sent;
+    }
+
+    fn next_send_ms(&self) -> Option<Millis> {
+        if self.sent >= self.total {
+            return None;
+        }
+        let due = self.start_ms + (self.sent as f64 * self.interval_ms) as Millis;
+        (due < self.stop_ms).then_some(due)
+    }
+
+    pub fn next_deadline(&self, now: Millis) -> Millis {
+        let client = self.client.as_ref().map_or(Millis::MAX, |c| c.next_deadline(now));
+        client.min(self.next_send_ms().unwrap_or(Millis::MAX))
+    }
+
+    pub fn on_timer(&mut self, now: Millis, out: &mut Outbox, ops: &mut Vec<Op>) {
+        let Some(client) = self.client.as_mut() else { return };
+        client.on_timer(now, out);
+        while let Some(due) = self.next_send_ms() {
+            if due > now {
+                break;
+            }
+            let key = (self.keys > 0).then(|| self.rng.gen_range(0..self.keys));
+            let partition = self.partitioner.partition(key, self.partitions, &mut self.round_robin);
+            let tp = TopicPartition { topic: self.topic.clone(), partition };
+            let value = self.value_base + self.sent;
+            self.sent += 1;
+            ops.push(Op::SendInvoke { tp: tp.clone(), key, value });
+            let client = self.client.as_mut().expect("running");
+            client.send(now, tp, Record { key, value }, out);
+        }
+        self.record(ops);
+    }
+
+    pub fn client_mut(&mut self) -> Option<&mut Producer> {
+        self.client.as_mut()
+    }
+
+    pub fn record(&mut self, ops: &mut Vec<Op>) {
+        if let Some(client) = self.client.as_mut() {
+            record_completions(client, ops);
+        }
+    }
+}
+
+fn record_completions(client: &mut Producer, ops: &mut Vec<Op>) {
+    for c in client.take_completions() {
+        ops.push(match c {
+            Completion::Ok { value, offset } => Op::SendOk { value, offset },
+            Completion::Fail { value, error } => Op::SendFail { value, error },
+            Completion::Info { value, reason } => Op::SendInfo { value, reason },
+        });
+    }
+}
