@@ -22,23 +22,33 @@ mod duplicate;
 mod inconsistent_offsets;
 pub mod index;
 pub mod judgement;
+mod liveness;
 mod lost_write;
+mod monotonic_epoch;
+mod monotonic_hw;
 mod nonmonotonic_send;
+mod replica_divergence;
+mod single_leader_per_epoch;
 
 #[cfg(test)]
 mod testkit;
 
 pub use duplicate::Duplicate;
 pub use inconsistent_offsets::InconsistentOffsets;
+pub use liveness::Liveness;
 pub use lost_write::LostWrite;
+pub use monotonic_epoch::MonotonicEpoch;
+pub use monotonic_hw::MonotonicHw;
 pub use nonmonotonic_send::NonmonotonicSend;
+pub use replica_divergence::ReplicaDivergence;
+pub use single_leader_per_epoch::SingleLeaderPerEpoch;
 
 use crate::history::History;
 use crate::layout::Layout;
 use crate::scenario::Scenario;
 use broker::types::{Millis, NodeId, TopicPartition};
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// What a checker reads: the configuration, who is who, and what happened.
@@ -113,6 +123,26 @@ pub trait Checker {
     fn check(&self, input: &CheckInput) -> Vec<Violation>;
 }
 
+/// Every checker, in the order of `scenario::CHECKER_NAMES`.
+pub fn all_checkers() -> Vec<Box<dyn Checker>> {
+    vec![
+        Box::new(LostWrite),
+        Box::new(Duplicate),
+        Box::new(InconsistentOffsets),
+        Box::new(NonmonotonicSend),
+        Box::new(ReplicaDivergence),
+        Box::new(MonotonicHw),
+        Box::new(SingleLeaderPerEpoch),
+        Box::new(MonotonicEpoch),
+        Box::new(Liveness),
+    ]
+}
+
+/// Runs every checker; the map has an entry for each, empty when it found nothing.
+pub fn check_all(input: &CheckInput) -> BTreeMap<&'static str, Vec<Violation>> {
+    all_checkers().iter().map(|c| (c.name(), c.check(input))).collect()
+}
+
 /// What happened to the workload, for summaries and comparison tables.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
@@ -168,6 +198,29 @@ pub fn counts(input: &CheckInput) -> Counts {
 mod tests {
     use super::testkit::Run;
     use super::*;
+    use crate::scenario::CHECKER_NAMES;
+
+    #[test]
+    fn checkers_follow_the_scenario_names_in_order() {
+        let names: Vec<&str> = all_checkers().iter().map(|c| c.name()).collect();
+        assert_eq!(names, CHECKER_NAMES);
+    }
+
+    #[test]
+    fn check_all_has_an_entry_for_every_checker() {
+        let mut run = Run::new();
+        run.send("producer-1", "orders/0", 1)
+            .ok(1, 0)
+            .converged()
+            .final_read("orders/0", &[(0, 1)]);
+        let all = check_all(&run.input());
+        assert_eq!(all.keys().copied().collect::<Vec<_>>(), {
+            let mut names = CHECKER_NAMES.to_vec();
+            names.sort();
+            names
+        });
+        assert!(all.values().all(Vec::is_empty), "{all:?}");
+    }
 
     #[test]
     fn counts_follow_the_checkers_rules() {

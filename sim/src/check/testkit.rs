@@ -13,7 +13,7 @@
 //! event advances the clock by 10 ms, except the replicas of one snapshot group.
 
 use super::{CheckInput, Checker, Violation};
-use crate::history::{History, Op, Phase, ReadRecord};
+use crate::history::{History, Op, Phase, ReadRecord, StoredRecord};
 use crate::layout::{Layout, CONTROLLER, FINAL_READER};
 use crate::scenario::Scenario;
 use broker::effect::ReplicaEvent;
@@ -36,6 +36,9 @@ topic = "orders"
 [[producers]]
 topic = "orders"
 "#;
+
+/// One replica's log in a snapshot: (broker, partition, high watermark, [(offset, epoch, value)]).
+pub type ReplicaLog<'a> = (&'a str, &'a str, Offset, &'a [(Offset, Epoch, u64)]);
 
 pub struct Run {
     config: toml::Table,
@@ -159,6 +162,41 @@ impl Run {
         self.record(node, Op::Replica(event))
     }
 
+    pub fn became_leader(&mut self, broker: &str, tp: &str, epoch: Epoch) -> &mut Self {
+        let tp = parse_tp(tp);
+        let event = ReplicaEvent::BecameLeader { tp, epoch, log_end_offset: 0, high_watermark: 0 };
+        self.replica(broker, event)
+    }
+
+    pub fn became_follower(
+        &mut self,
+        broker: &str,
+        tp: &str,
+        epoch: Epoch,
+        leader: &str,
+    ) -> &mut Self {
+        let leader = self.node(leader);
+        self.replica(broker, ReplicaEvent::BecameFollower { tp: parse_tp(tp), epoch, leader })
+    }
+
+    pub fn high_watermark(
+        &mut self,
+        broker: &str,
+        tp: &str,
+        epoch: Epoch,
+        hw: Offset,
+        leader: bool,
+    ) -> &mut Self {
+        let event =
+            ReplicaEvent::HighWatermark { tp: parse_tp(tp), epoch, high_watermark: hw, leader };
+        self.replica(broker, event)
+    }
+
+    /// The controller elects `leader` ("none" for no leader) cleanly.
+    pub fn elected(&mut self, tp: &str, epoch: Epoch, leader: &str) -> &mut Self {
+        self.election(tp, epoch, leader, false)
+    }
+
     pub fn unclean_election(&mut self, tp: &str, epoch: Epoch, leader: &str) -> &mut Self {
         self.election(tp, epoch, leader, true)
     }
@@ -167,6 +205,29 @@ impl Run {
         let leader = (leader != "none").then(|| self.node(leader));
         let event = ReplicaEvent::LeaderElected { tp: parse_tp(tp), epoch, leader, unclean };
         self.replica("controller", event)
+    }
+
+    pub fn isr(&mut self, tp: &str, epoch: Epoch, isr: &[&str]) -> &mut Self {
+        let isr = isr.iter().map(|b| self.node(b)).collect();
+        self.replica("controller", ReplicaEvent::IsrChanged { tp: parse_tp(tp), epoch, isr })
+    }
+
+    /// A snapshot group: every listed replica log sampled at the same instant.
+    pub fn snapshot(&mut self, logs: &[ReplicaLog]) -> &mut Self {
+        for &(broker, tp, high_watermark, records) in logs {
+            let records = records
+                .iter()
+                .map(|&(offset, epoch, value)| StoredRecord { offset, epoch, value })
+                .collect();
+            let node = self.node(broker);
+            self.history.push(
+                self.now,
+                node,
+                Op::ReplicaLog { tp: parse_tp(tp), high_watermark, records },
+            );
+        }
+        self.now += 10;
+        self
     }
 
     // The harness.
@@ -180,6 +241,10 @@ impl Run {
 
     pub fn phase(&mut self, phase: Phase) -> &mut Self {
         self.record(CONTROLLER, Op::Phase(phase))
+    }
+
+    pub fn healed(&mut self) -> &mut Self {
+        self.phase(Phase::Healed)
     }
 
     pub fn converged(&mut self) -> &mut Self {
