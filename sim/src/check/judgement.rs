@@ -1,0 +1,361 @@
+//! Bug or allowed: every violation is judged against the configuration that produced it. A
+//! violation is a **bug** when the configuration promises it cannot happen, and **allowed**, with
+//! a short reason a lecture can show, when the configuration gives that promise up.
+//!
+//! The rules are the table in [`judge`]. Their facts come from the scenario (the producer's acks,
+//! retries and max.in.flight; the topic's min.insync.replicas and unclean.leader.election.enable,
+//! inherited from the broker settings when the topic leaves them unset; the brokers' truncation
+//! and flush modes) and from the history (which brokers lost power, which partitions had an
+//! unclean election).
+
+use super::{CheckInput, Label};
+use crate::history::Op;
+use crate::scenario::{FlushSpec, ProducerSpec, Scenario, TopicSpec, TruncationSpec};
+use broker::effect::ReplicaEvent;
+use broker::types::{Acks, NodeId, TopicPartition};
+use std::collections::BTreeSet;
+
+/// What went wrong, with what the rules need to know about it.
+#[derive(Clone, Copy, Debug)]
+pub enum Anomaly<'a> {
+    /// An acknowledged send is missing; `producer` is the spec of the producer that sent it.
+    LostWrite { tp: &'a TopicPartition, producer: Option<&'a ProducerSpec> },
+    /// A value was written twice; `producer` sent it (`None`: no producer sent that value).
+    Duplicate { producer: Option<&'a ProducerSpec> },
+    /// An offset was read with two values.
+    InconsistentOffsets { tp: &'a TopicPartition },
+    /// A producer's acknowledged sends landed out of send order.
+    NonmonotonicSend { producer: Option<&'a ProducerSpec> },
+    /// Two replicas disagree on what they should agree on.
+    ReplicaDivergence { tp: &'a TopicPartition },
+    /// A replica-state invariant broke: monotonic-hw, single-leader-per-epoch, monotonic-epoch.
+    ReplicaState,
+    /// The cluster did not recover after healing.
+    Liveness,
+}
+
+/// The bug/allowed rules. For each anomaly the first matching row allows it; no match is a bug.
+///
+/// | anomaly | allowed when | reason |
+/// |---|---|---|
+/// | lost-write | the producer uses acks=0 | acks=0 never waits for the broker |
+/// | lost-write | the producer uses acks=1 | acks=1 acknowledges before replication |
+/// | lost-write, inconsistent-offsets, replica-divergence | the controller elected an unclean leader for the partition, and its topic enables unclean election | unclean leader election on *tp* |
+/// | lost-write, inconsistent-offsets, replica-divergence | brokers truncate to the high watermark | high-watermark truncation, the pre-KIP-101 protocol |
+/// | lost-write, inconsistent-offsets, replica-divergence | power loss hit at least min.insync.replicas distinct replicas of the partition, and flush is not every-batch | power loss of *N* replicas with unflushed page cache |
+/// | duplicate | the producer retries (retries > 0, or unset: unbounded) and acks is not 0 | retries without idempotence |
+/// | nonmonotonic-send | the producer retries and max.in.flight.requests.per.connection > 1 | retries with several requests in flight reorder batches |
+/// | monotonic-hw, single-leader-per-epoch, monotonic-epoch, liveness | never | |
+///
+/// An unclean election the topic does not enable stays a bug: the configuration promised clean
+/// elections, so the controller broke it.
+pub fn judge(facts: &Facts, anomaly: &Anomaly) -> Label {
+    let reason = match *anomaly {
+        Anomaly::LostWrite { tp, producer } => None
+            .or(when(acks(producer) == Some(Acks::None), "acks=0 never waits for the broker"))
+            .or(when(
+                acks(producer) == Some(Acks::Leader),
+                "acks=1 acknowledges before replication",
+            ))
+            .or_else(|| facts.durability_loss(tp)),
+        Anomaly::InconsistentOffsets { tp } | Anomaly::ReplicaDivergence { tp } => {
+            facts.durability_loss(tp)
+        }
+        Anomaly::Duplicate { producer: Some(p) } => {
+            when(retries(p) && p.acks.0 != Acks::None, "retries without idempotence")
+        }
+        Anomaly::NonmonotonicSend { producer: Some(p) } => when(
+            retries(p) && p.max_in_flight_requests_per_connection > 1,
+            "retries with several requests in flight reorder batches",
+        ),
+        Anomaly::Duplicate { producer: None } | Anomaly::NonmonotonicSend { producer: None } => {
+            None
+        }
+        Anomaly::ReplicaState | Anomaly::Liveness => None,
+    };
+    reason.map_or(Label::Bug, Label::allowed)
+}
+
+fn when(condition: bool, reason: &str) -> Option<String> {
+    condition.then(|| reason.to_string())
+}
+
+fn acks(producer: Option<&ProducerSpec>) -> Option<Acks> {
+    producer.map(|p| p.acks.0)
+}
+
+/// Whether a producer retries at all: `retries` unset means unbounded (Kafka's default).
+fn retries(producer: &ProducerSpec) -> bool {
+    producer.retries != Some(0)
+}
+
+/// What the rules know about one run, gathered once per check.
+#[derive(Clone, Debug)]
+pub struct Facts<'a> {
+    scenario: &'a Scenario,
+    /// Partitions for which the controller recorded `LeaderElected { unclean: true }`.
+    unclean_elections: BTreeSet<&'a TopicPartition>,
+    /// Nodes hit by a `power-loss` fault at any time of the run.
+    power_lost: BTreeSet<NodeId>,
+}
+
+impl<'a> Facts<'a> {
+    pub fn of(input: &CheckInput<'a>) -> Facts<'a> {
+        let mut unclean_elections = BTreeSet::new();
+        let mut power_lost = BTreeSet::new();
+        for event in &input.history.events {
+            match &event.op {
+                Op::Replica(ReplicaEvent::LeaderElected { tp, unclean: true, .. }) => {
+                    unclean_elections.insert(tp);
+                }
+                Op::Fault { fault, nodes, .. } if fault == "power-loss" => {
+                    power_lost.extend(nodes.iter().copied());
+                }
+                _ => {}
+            }
+        }
+        Facts { scenario: input.scenario, unclean_elections, power_lost }
+    }
+
+    pub fn judge(&self, anomaly: &Anomaly) -> Label {
+        judge(self, anomaly)
+    }
+
+    /// Why the configuration lets committed data of `tp` be lost or rewritten, if it does.
+    fn durability_loss(&self, tp: &TopicPartition) -> Option<String> {
+        let broker = &self.scenario.broker;
+        let topic = topic_spec(self.scenario, &tp.topic);
+        let unclean_enabled = topic
+            .and_then(|t| t.unclean_leader_election_enable)
+            .unwrap_or(broker.unclean_leader_election_enable);
+        let min_insync_replicas =
+            topic.and_then(|t| t.min_insync_replicas).unwrap_or(broker.min_insync_replicas);
+        let power_lost_replicas =
+            replicas_of(self.scenario, tp).iter().filter(|r| self.power_lost.contains(r)).count()
+                as u32;
+        None.or(when(
+            unclean_enabled && self.unclean_elections.contains(tp),
+            &format!("unclean leader election on {tp}"),
+        ))
+        .or(when(
+            broker.truncation == TruncationSpec::HighWatermark,
+            "high-watermark truncation, the pre-KIP-101 protocol",
+        ))
+        .or(when(
+            power_lost_replicas > 0
+                && power_lost_replicas >= min_insync_replicas
+                && broker.flush != FlushSpec::EveryBatch,
+            &format!(
+                "power loss of {power_lost_replicas} replica{} with unflushed page cache",
+                if power_lost_replicas == 1 { "" } else { "s" }
+            ),
+        ))
+    }
+}
+
+fn topic_spec<'a>(scenario: &'a Scenario, topic: &str) -> Option<&'a TopicSpec> {
+    scenario.topics.iter().find(|t| t.name == topic)
+}
+
+/// The brokers holding replicas of `tp`, preferred leader first. Assignment is round-robin, the
+/// same rule the harness uses to create topics: partition p of a topic with replication factor
+/// r on n brokers lives on brokers `((p + i) % n) + 1` for i in 0..r. Unknown topics have none.
+pub fn replicas_of(scenario: &Scenario, tp: &TopicPartition) -> Vec<NodeId> {
+    let brokers = scenario.cluster.brokers;
+    match topic_spec(scenario, &tp.topic) {
+        Some(topic) if brokers > 0 => (0..topic.replication_factor.min(brokers))
+            .map(|i| NodeId((tp.partition + i) % brokers + 1))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Every partition of every topic of the scenario, in order.
+pub fn all_partitions(scenario: &Scenario) -> Vec<TopicPartition> {
+    scenario
+        .topics
+        .iter()
+        .flat_map(|t| (0..t.partitions).map(|p| TopicPartition::new(&t.name, p)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::testkit::Run;
+
+    fn tp(s: &str) -> TopicPartition {
+        let (topic, p) = s.split_once('/').unwrap();
+        TopicPartition::new(topic, p.parse().unwrap())
+    }
+
+    fn lost_write(run: &Run) -> Label {
+        let input = run.input();
+        let producer = input.scenario.producers.first();
+        Facts::of(&input).judge(&Anomaly::LostWrite { tp: &tp("orders/0"), producer })
+    }
+
+    fn divergence(run: &Run) -> Label {
+        Facts::of(&run.input()).judge(&Anomaly::ReplicaDivergence { tp: &tp("orders/0") })
+    }
+
+    fn duplicate(run: &Run) -> Label {
+        let input = run.input();
+        let producer = input.scenario.producers.first();
+        Facts::of(&input).judge(&Anomaly::Duplicate { producer })
+    }
+
+    fn reorder(run: &Run) -> Label {
+        let input = run.input();
+        let producer = input.scenario.producers.first();
+        Facts::of(&input).judge(&Anomaly::NonmonotonicSend { producer })
+    }
+
+    fn allowed(reason: &str) -> Label {
+        Label::allowed(reason)
+    }
+
+    #[test]
+    fn replicas_are_assigned_round_robin() {
+        let run = Run::new().with_topic("partitions = 4\nreplication_factor = 2");
+        let s = &run.scenario;
+        assert_eq!(replicas_of(s, &tp("orders/0")), [NodeId(1), NodeId(2)]);
+        assert_eq!(replicas_of(s, &tp("orders/2")), [NodeId(3), NodeId(1)]);
+        assert_eq!(replicas_of(s, &tp("orders/3")), [NodeId(1), NodeId(2)]);
+        assert!(replicas_of(s, &tp("other/0")).is_empty());
+    }
+
+    #[test]
+    fn lost_write_at_acks_all_is_a_bug() {
+        assert_eq!(lost_write(&Run::new()), Label::Bug);
+    }
+
+    #[test]
+    fn lost_write_at_acks_0_or_1_is_allowed() {
+        let acks0 = Run::new().with_producer("acks = 0");
+        assert_eq!(lost_write(&acks0), allowed("acks=0 never waits for the broker"));
+        let acks1 = Run::new().with_producer("acks = 1");
+        assert_eq!(lost_write(&acks1), allowed("acks=1 acknowledges before replication"));
+    }
+
+    #[test]
+    fn unclean_election_allows_loss_only_where_the_topic_enables_it() {
+        let mut enabled = Run::new().with_topic("unclean_leader_election_enable = true");
+        enabled.unclean_election("orders/0", 2, "broker-3");
+        assert_eq!(lost_write(&enabled), allowed("unclean leader election on orders/0"));
+        assert_eq!(divergence(&enabled), allowed("unclean leader election on orders/0"));
+
+        // Inherited from the broker setting.
+        let mut inherited = Run::new().with_broker("unclean_leader_election_enable = true");
+        inherited.unclean_election("orders/0", 2, "broker-3");
+        assert_eq!(lost_write(&inherited), allowed("unclean leader election on orders/0"));
+
+        // Another partition's unclean election excuses nothing here.
+        let mut elsewhere = Run::new().with_topic("unclean_leader_election_enable = true");
+        elsewhere.unclean_election("orders/1", 2, "broker-3");
+        assert_eq!(lost_write(&elsewhere), Label::Bug);
+
+        // The topic overrides an enabling broker: the election broke the configuration.
+        let mut disabled = Run::new()
+            .with_broker("unclean_leader_election_enable = true")
+            .with_topic("unclean_leader_election_enable = false");
+        disabled.unclean_election("orders/0", 2, "broker-3");
+        assert_eq!(lost_write(&disabled), Label::Bug);
+    }
+
+    #[test]
+    fn high_watermark_truncation_allows_loss() {
+        let run = Run::new().with_broker("truncation = \"high-watermark\"");
+        let reason = allowed("high-watermark truncation, the pre-KIP-101 protocol");
+        assert_eq!(lost_write(&run), reason);
+        assert_eq!(divergence(&run), reason);
+        assert_eq!(
+            lost_write(&Run::new().with_broker("truncation = \"leader-epoch\"")),
+            Label::Bug
+        );
+    }
+
+    #[test]
+    fn power_loss_of_min_insync_replicas_allows_loss_unless_every_batch_is_flushed() {
+        // min.insync.replicas = 2 (inherited from the broker); one replica losing power is not enough.
+        let mut one = Run::new();
+        one.fault("power-loss", &["broker-1"]);
+        assert_eq!(lost_write(&one), Label::Bug);
+
+        let mut two = Run::new();
+        two.fault("power-loss", &["broker-1"]).fault("power-loss", &["broker-2", "controller"]);
+        let reason = allowed("power loss of 2 replicas with unflushed page cache");
+        assert_eq!(lost_write(&two), reason);
+        assert_eq!(divergence(&two), reason);
+
+        let mut flushed = Run::new().with_broker("flush = \"every-batch\"");
+        flushed.fault("power-loss", &["broker-1", "broker-2"]);
+        assert_eq!(lost_write(&flushed), Label::Bug);
+
+        // The same broker twice counts once.
+        let mut twice = Run::new();
+        twice.fault("power-loss", &["broker-1"]).fault("power-loss", &["broker-1"]);
+        assert_eq!(lost_write(&twice), Label::Bug);
+
+        // min.insync.replicas = 1, inherited from the broker: one power loss is enough.
+        let mut min1 = Run::new().with_broker("min_insync_replicas = 1");
+        min1.fault("power-loss", &["broker-3"]);
+        assert_eq!(lost_write(&min1), allowed("power loss of 1 replica with unflushed page cache"));
+    }
+
+    #[test]
+    fn power_loss_of_brokers_without_a_replica_excuses_nothing() {
+        // orders/0 with replication factor 2 lives on broker-1 and broker-2.
+        let mut run = Run::new().with_topic("replication_factor = 2\nmin_insync_replicas = 1");
+        run.fault("power-loss", &["broker-3"]);
+        assert_eq!(lost_write(&run), Label::Bug);
+    }
+
+    #[test]
+    fn acks_rules_come_before_durability_rules() {
+        let run =
+            Run::new().with_producer("acks = 1").with_broker("truncation = \"high-watermark\"");
+        assert_eq!(lost_write(&run), allowed("acks=1 acknowledges before replication"));
+    }
+
+    #[test]
+    fn inconsistent_offsets_ignore_acks() {
+        let run = Run::new().with_producer("acks = 1");
+        let label =
+            Facts::of(&run.input()).judge(&Anomaly::InconsistentOffsets { tp: &tp("orders/0") });
+        assert_eq!(label, Label::Bug);
+    }
+
+    #[test]
+    fn duplicates_are_allowed_only_with_retries_and_acks() {
+        let reason = allowed("retries without idempotence");
+        assert_eq!(duplicate(&Run::new()), reason, "retries unset: unbounded");
+        assert_eq!(duplicate(&Run::new().with_producer("retries = 3")), reason);
+        assert_eq!(duplicate(&Run::new().with_producer("retries = 0")), Label::Bug);
+        assert_eq!(duplicate(&Run::new().with_producer("acks = 0")), Label::Bug);
+        let input = Run::new();
+        let unknown = Facts::of(&input.input()).judge(&Anomaly::Duplicate { producer: None });
+        assert_eq!(unknown, Label::Bug);
+    }
+
+    #[test]
+    fn reordering_is_allowed_only_with_retries_and_several_in_flight() {
+        let reason = allowed("retries with several requests in flight reorder batches");
+        assert_eq!(reorder(&Run::new()), reason, "defaults: unbounded retries, 5 in flight");
+        let one = Run::new().with_producer("max_in_flight_requests_per_connection = 1");
+        assert_eq!(reorder(&one), Label::Bug);
+        assert_eq!(reorder(&Run::new().with_producer("retries = 0")), Label::Bug);
+    }
+
+    #[test]
+    fn replica_state_and_liveness_are_always_bugs() {
+        let mut run = Run::new()
+            .with_producer("acks = 0")
+            .with_broker("truncation = \"high-watermark\"\nunclean_leader_election_enable = true");
+        run.unclean_election("orders/0", 2, "broker-3")
+            .fault("power-loss", &["broker-1", "broker-2"]);
+        let facts = Facts::of(&run.input());
+        assert_eq!(facts.judge(&Anomaly::ReplicaState), Label::Bug);
+        assert_eq!(facts.judge(&Anomaly::Liveness), Label::Bug);
+    }
+}

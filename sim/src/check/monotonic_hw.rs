@@ -1,0 +1,95 @@
+//! monotonic-hw: a leader's high watermark went down within one leader epoch on one broker.
+//!
+//! Read from the brokers' `HighWatermark { leader: true }` probes, keyed by broker, partition and
+//! epoch. Across epochs a new leader may start below its predecessor's high watermark (it learns
+//! the true one from its followers' fetches): that is Kafka's behaviour, not a violation.
+//! Followers' high watermarks are not checked: they follow the leader's with a delay.
+
+use super::judgement::{Anomaly, Facts};
+use super::{CheckInput, Checker, Violation};
+use crate::history::Op;
+use broker::effect::ReplicaEvent;
+use broker::types::{Epoch, Millis, NodeId, Offset, TopicPartition};
+use std::collections::BTreeMap;
+
+pub struct MonotonicHw;
+
+impl Checker for MonotonicHw {
+    fn name(&self) -> &'static str {
+        "monotonic-hw"
+    }
+
+    fn check(&self, input: &CheckInput) -> Vec<Violation> {
+        let label = Facts::of(input).judge(&Anomaly::ReplicaState);
+        let mut last: BTreeMap<(NodeId, &TopicPartition, Epoch), (Offset, Millis)> =
+            BTreeMap::new();
+        let mut violations = Vec::new();
+        for event in &input.history.events {
+            let Op::Replica(ReplicaEvent::HighWatermark {
+                tp,
+                epoch,
+                high_watermark,
+                leader: true,
+            }) = &event.op
+            else {
+                continue;
+            };
+            let previous = last.insert((event.node, tp, *epoch), (*high_watermark, event.time_ms));
+            if let Some((before, since)) = previous.filter(|&(before, _)| *high_watermark < before)
+            {
+                violations.push(Violation {
+                    checker: self.name(),
+                    label: label.clone(),
+                    message: format!(
+                        "{}, leader of {tp} in epoch {epoch}, lowered its high watermark from \
+                         {before} (reached at {since} ms) to {high_watermark} at {} ms",
+                        input.node_name(event.node),
+                        event.time_ms,
+                    ),
+                    time_ms: Some(event.time_ms),
+                    tp: Some(tp.clone()),
+                });
+            }
+        }
+        violations
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::testkit::{messages, Run};
+    use crate::check::Label;
+
+    #[test]
+    fn fires_when_a_leader_lowers_its_high_watermark_within_an_epoch() {
+        let mut run = Run::new().with_producer("acks = 0");
+        run.at(1_000).high_watermark("broker-1", "orders/0", 3, 10, true);
+        run.at(1_500).high_watermark("broker-1", "orders/0", 3, 7, true);
+        run.high_watermark("broker-1", "orders/0", 3, 8, true);
+        let violations = run.check(&MonotonicHw);
+        assert_eq!(violations.len(), 1);
+        assert_eq!(violations[0].label, Label::Bug, "always a bug, whatever the acks");
+        assert_eq!(violations[0].time_ms, Some(1_500));
+        assert_eq!(
+            messages(&violations),
+            ["broker-1, leader of orders/0 in epoch 3, lowered its high watermark from 10 \
+              (reached at 1000 ms) to 7 at 1500 ms"]
+        );
+    }
+
+    #[test]
+    fn stays_quiet_across_epochs_brokers_partitions_and_followers() {
+        let mut run = Run::new();
+        run.high_watermark("broker-1", "orders/0", 3, 10, true);
+        run.high_watermark("broker-1", "orders/0", 3, 10, true);
+        // A new epoch's leader may start lower.
+        run.high_watermark("broker-2", "orders/0", 4, 6, true);
+        run.high_watermark("broker-1", "orders/0", 5, 6, true);
+        run.high_watermark("broker-1", "orders/1", 3, 2, true);
+        // Followers are not checked.
+        run.high_watermark("broker-3", "orders/0", 5, 9, false);
+        run.high_watermark("broker-3", "orders/0", 5, 4, false);
+        assert!(run.check(&MonotonicHw).is_empty());
+    }
+}
