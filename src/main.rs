@@ -1,1 +1,10 @@
-fn main() {}
+//! `kafkasim`: run a scenario with a seed, sweep seeds, list the shipped scenarios, or (with no
+//! arguments) run a short demo. See `cli.rs` for the commands and `exit.rs` for exit codes.
+
+mod cli;
+mod demo;
+mod exit;
+
+fn main() {
+    std::process::exit(cli::main());
+}

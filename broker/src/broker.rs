@@ -11,9 +11,9 @@ use crate::disk::Disk;
 use crate::effect::{Effect, Outbox, ReplicaEvent};
 use crate::metadata::MetadataImage;
 use crate::protocol::{
-    AlterPartitionRequest, AlterPartitionResponse, Envelope, EpochEndOffset, ErrorCode,
-    FetchPartition, FetchRequest, FetchResponse, FetchedPartition, Message, ProduceRequest,
-    ProduceResponse, ReplyTo, Request, Response,
+    AlterPartitionRequest, AlterPartitionResponse, Envelope, EpochEndOffset, ErrorCode, FetchPartition,
+    FetchRequest, FetchResponse, FetchedPartition, Message, ProduceRequest, ProduceResponse, ReplyTo,
+    Request, Response,
 };
 use crate::replica::{next_high_watermark, FollowerProgress, LeaderState, Replica, Role};
 use crate::types::{
@@ -137,13 +137,7 @@ impl Broker {
         let log_end_offsets = disk
             .logs
             .iter()
-            .map(|(tp, log)| {
-                (
-                    tp.clone(),
-                    log.end_offset(),
-                    disk.recovered_high_watermark(tp),
-                )
-            })
+            .map(|(tp, log)| (tp.clone(), log.end_offset(), disk.recovered_high_watermark(tp)))
             .collect();
         out.push(Effect::Event(ReplicaEvent::Recovered { log_end_offsets }));
         let flush_period = Self::flush_period(&config);
@@ -151,11 +145,7 @@ impl Broker {
             id: boot.id,
             incarnation,
             controller: boot.controller,
-            topics: boot
-                .topics
-                .iter()
-                .map(|t| (t.name.clone(), t.clone()))
-                .collect(),
+            topics: boot.topics.iter().map(|t| (t.name.clone(), t.clone())).collect(),
             disk,
             metadata: MetadataImage::default(),
             session: Session::Unregistered { retry_at: now },
@@ -217,14 +207,10 @@ impl Broker {
     pub fn on_message(&mut self, now: Millis, envelope: Envelope, out: &mut Outbox) {
         let reply = envelope.reply_to();
         match envelope.message {
-            Message::Request {
-                correlation,
-                request,
-            } => self.handle_request(now, reply, correlation, request, out),
-            Message::Response {
-                correlation,
-                response,
-            } => {
+            Message::Request { correlation, request } => {
+                self.handle_request(now, reply, correlation, request, out)
+            }
+            Message::Response { correlation, response } => {
                 if let Some(o) = self.outstanding.remove(&correlation) {
                     self.handle_response(now, o, response, out);
                 }
@@ -235,12 +221,8 @@ impl Broker {
 
     /// The connection to `peer` broke: every request outstanding on it has failed.
     pub fn on_disconnect(&mut self, now: Millis, peer: NodeId, out: &mut Outbox) {
-        let failed: Vec<CorrelationId> = self
-            .outstanding
-            .iter()
-            .filter(|(_, o)| o.peer == peer)
-            .map(|(&c, _)| c)
-            .collect();
+        let failed: Vec<CorrelationId> =
+            self.outstanding.iter().filter(|(_, o)| o.peer == peer).map(|(&c, _)| c).collect();
         for c in failed {
             let o = self.outstanding.remove(&c).expect("listed above");
             self.request_failed(now, o);
@@ -262,16 +244,9 @@ impl Broker {
             }
         }
         if now >= self.next_checkpoint_ms {
-            self.next_checkpoint_ms = now
-                + self
-                    .config
-                    .replica_high_watermark_checkpoint_interval_ms
-                    .max(1);
-            self.disk.hw_checkpoint = self
-                .replicas
-                .iter()
-                .map(|(tp, r)| (tp.clone(), r.high_watermark))
-                .collect();
+            self.next_checkpoint_ms = now + self.config.replica_high_watermark_checkpoint_interval_ms.max(1);
+            self.disk.hw_checkpoint =
+                self.replicas.iter().map(|(tp, r)| (tp.clone(), r.high_watermark)).collect();
         }
         self.poll(now, out);
     }
@@ -314,43 +289,25 @@ impl Broker {
         if let Session::Unregistered { retry_at } = self.session {
             if now >= retry_at {
                 self.session = Session::Registering;
-                let req = Request::BrokerRegistration {
-                    broker: self.id,
-                    incarnation: self.incarnation,
-                };
+                let req = Request::BrokerRegistration { broker: self.id, incarnation: self.incarnation };
                 self.send_to_controller(now, req, OutstandingKind::Registration, out);
             }
         }
-        if self.session == Session::Registered
-            && !self.heartbeat_in_flight
-            && now >= self.next_heartbeat_ms
-        {
+        if self.session == Session::Registered && !self.heartbeat_in_flight && now >= self.next_heartbeat_ms {
             self.heartbeat_in_flight = true;
             self.next_heartbeat_ms = now + self.config.broker_heartbeat_interval_ms;
-            let req = Request::BrokerHeartbeat {
-                broker: self.id,
-                incarnation: self.incarnation,
-            };
+            let req = Request::BrokerHeartbeat { broker: self.id, incarnation: self.incarnation };
             self.send_to_controller(now, req, OutstandingKind::Heartbeat, out);
         }
         if !self.metadata_fetch_in_flight && now >= self.metadata_fetch_retry_at {
             self.metadata_fetch_in_flight = true;
-            let req = Request::MetadataFetch {
-                broker: self.id,
-                known_version: self.metadata.version,
-            };
+            let req = Request::MetadataFetch { broker: self.id, known_version: self.metadata.version };
             self.send_to_controller(now, req, OutstandingKind::MetadataFetch, out);
         }
         self.send_fetches(now, out);
     }
 
-    fn send_to_controller(
-        &mut self,
-        now: Millis,
-        request: Request,
-        kind: OutstandingKind,
-        out: &mut Outbox,
-    ) {
+    fn send_to_controller(&mut self, now: Millis, request: Request, kind: OutstandingKind, out: &mut Outbox) {
         let timeout = self.config.controller_request_timeout_ms;
         self.send_request(now, self.controller, request, timeout, kind, out);
     }
@@ -366,21 +323,8 @@ impl Broker {
     ) {
         let correlation = self.next_correlation;
         self.next_correlation += 1;
-        self.outstanding.insert(
-            correlation,
-            Outstanding {
-                peer: to,
-                deadline: now + timeout_ms,
-                kind,
-            },
-        );
-        out.push(Effect::Send {
-            to,
-            message: Message::Request {
-                correlation,
-                request,
-            },
-        });
+        self.outstanding.insert(correlation, Outstanding { peer: to, deadline: now + timeout_ms, kind });
+        out.push(Effect::Send { to, message: Message::Request { correlation, request } });
     }
 
     /// One fetch per leader we follow, covering every partition we follow from it.
@@ -401,44 +345,30 @@ impl Broker {
                 });
             }
         }
-        self.fetchers
-            .retain(|leader, f| f.in_flight || by_leader.contains_key(leader));
+        self.fetchers.retain(|leader, f| f.in_flight || by_leader.contains_key(leader));
         for (leader, partitions) in by_leader {
             let f = self.fetchers.entry(leader).or_default();
             if f.in_flight || now < f.retry_at {
                 continue;
             }
             f.in_flight = true;
-            let fetched = partitions
-                .iter()
-                .map(|p| (p.tp.clone(), p.current_leader_epoch, p.fetch_offset))
-                .collect();
+            let fetched =
+                partitions.iter().map(|p| (p.tp.clone(), p.current_leader_epoch, p.fetch_offset)).collect();
             let request = Request::Fetch(FetchRequest {
                 replica: Some(self.id),
                 max_wait_ms: self.config.replica_fetch_wait_max_ms,
                 partitions,
             });
             let timeout = self.config.replica_socket_timeout_ms;
-            self.send_request(
-                now,
-                leader,
-                request,
-                timeout,
-                OutstandingKind::Fetch(fetched),
-                out,
-            );
+            self.send_request(now, leader, request, timeout, OutstandingKind::Fetch(fetched), out);
         }
     }
 
     // ----- timeouts --------------------------------------------------------------------------
 
     fn expire_outstanding(&mut self, now: Millis, out: &mut Outbox) {
-        let expired: Vec<CorrelationId> = self
-            .outstanding
-            .iter()
-            .filter(|(_, o)| o.deadline <= now)
-            .map(|(&c, _)| c)
-            .collect();
+        let expired: Vec<CorrelationId> =
+            self.outstanding.iter().filter(|(_, o)| o.deadline <= now).map(|(&c, _)| c).collect();
         for c in expired {
             // A timed-out request closes its connection, failing everything else on it too.
             let Some(o) = self.outstanding.remove(&c) else {
@@ -447,12 +377,8 @@ impl Broker {
             let peer = o.peer;
             out.push(Effect::CloseConnection { peer });
             self.request_failed(now, o);
-            let same_peer: Vec<CorrelationId> = self
-                .outstanding
-                .iter()
-                .filter(|(_, o)| o.peer == peer)
-                .map(|(&c, _)| c)
-                .collect();
+            let same_peer: Vec<CorrelationId> =
+                self.outstanding.iter().filter(|(_, o)| o.peer == peer).map(|(&c, _)| c).collect();
             for c in same_peer {
                 let o = self.outstanding.remove(&c).expect("listed above");
                 self.request_failed(now, o);
@@ -463,9 +389,8 @@ impl Broker {
     fn request_failed(&mut self, now: Millis, o: Outstanding) {
         match o.kind {
             OutstandingKind::Registration => {
-                self.session = Session::Unregistered {
-                    retry_at: now + self.config.broker_registration_retry_ms,
-                };
+                self.session =
+                    Session::Unregistered { retry_at: now + self.config.broker_registration_retry_ms };
             }
             OutstandingKind::Heartbeat => self.heartbeat_in_flight = false,
             OutstandingKind::MetadataFetch => {
@@ -473,11 +398,7 @@ impl Broker {
                 self.metadata_fetch_retry_at = now + self.config.replica_fetch_backoff_ms;
             }
             OutstandingKind::AlterPartition(tp) => {
-                if let Some(l) = self
-                    .replicas
-                    .get_mut(&tp)
-                    .and_then(Replica::leader_state_mut)
-                {
+                if let Some(l) = self.replicas.get_mut(&tp).and_then(Replica::leader_state_mut) {
                     l.pending_isr = None;
                 }
             }
@@ -490,23 +411,14 @@ impl Broker {
     }
 
     fn expire_delayed(&mut self, now: Millis, out: &mut Outbox) {
-        let (expired, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.delayed_produces)
-            .into_iter()
-            .partition(|p| p.deadline <= now);
+        let (expired, kept): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.delayed_produces).into_iter().partition(|p| p.deadline <= now);
         self.delayed_produces = kept;
         for p in expired {
-            reply_produce(
-                out,
-                p.reply,
-                p.correlation,
-                p.tp,
-                Some(ErrorCode::RequestTimedOut),
-                None,
-            );
+            reply_produce(out, p.reply, p.correlation, p.tp, Some(ErrorCode::RequestTimedOut), None);
         }
-        let (expired, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.delayed_fetches)
-            .into_iter()
-            .partition(|f| f.deadline <= now);
+        let (expired, kept): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.delayed_fetches).into_iter().partition(|f| f.deadline <= now);
         self.delayed_fetches = kept;
         for f in expired {
             self.complete_fetch(f, out);
@@ -528,13 +440,7 @@ impl Broker {
             Request::Fetch(f) => self.handle_fetch(now, reply, correlation, f, out),
             Request::Metadata => {
                 let response = Response::Metadata(Box::new(self.metadata.clone()));
-                out.push(Effect::Reply {
-                    to: reply,
-                    message: Message::Response {
-                        correlation,
-                        response,
-                    },
-                });
+                out.push(Effect::Reply { to: reply, message: Message::Response { correlation, response } });
             }
             // Controller-facing requests sent to a broker by mistake are ignored.
             _ => {}
@@ -682,10 +588,7 @@ impl Broker {
         // No epoch at or before the follower's: everything the follower has diverges.
         let theirs = log
             .and_then(|l| l.end_offset_for_epoch(epoch))
-            .unwrap_or(EpochEndOffset {
-                epoch: 0,
-                end_offset: 0,
-            });
+            .unwrap_or(EpochEndOffset { epoch: 0, end_offset: 0 });
         (theirs.epoch != epoch || theirs.end_offset < p.fetch_offset).then_some(theirs)
     }
 
@@ -693,27 +596,16 @@ impl Broker {
         let Some(r) = self.replicas.get(&p.tp) else {
             return true;
         };
-        let limit = if follower {
-            self.log_end(&p.tp)
-        } else {
-            r.high_watermark
-        };
+        let limit = if follower { self.log_end(&p.tp) } else { r.high_watermark };
         limit > p.fetch_offset
     }
 
     fn complete_fetch(&self, f: DelayedFetch, out: &mut Outbox) {
-        let partitions = f
-            .partitions
-            .iter()
-            .map(|p| self.read_partition(p, f.replica.is_some()))
-            .collect();
+        let partitions = f.partitions.iter().map(|p| self.read_partition(p, f.replica.is_some())).collect();
         let response = Response::Fetch(FetchResponse { partitions });
         out.push(Effect::Reply {
             to: f.reply,
-            message: Message::Response {
-                correlation: f.correlation,
-                response,
-            },
+            message: Message::Response { correlation: f.correlation, response },
         });
     }
 
@@ -742,9 +634,7 @@ impl Broker {
         }
         if let Some(log) = self.disk.log(&p.tp) {
             let limit = if follower { end } else { hw };
-            fetched.records = log
-                .read(p.fetch_offset, limit, self.config.fetch_max_records)
-                .to_vec();
+            fetched.records = log.read(p.fetch_offset, limit, self.config.fetch_max_records).to_vec();
         }
         fetched
     }
@@ -754,12 +644,10 @@ impl Broker {
         if self.delayed_fetches.is_empty() {
             return;
         }
-        let (ready, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.delayed_fetches)
-            .into_iter()
-            .partition(|f| {
+        let (ready, kept): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.delayed_fetches).into_iter().partition(|f| {
                 f.partitions.iter().any(|p| {
-                    &p.tp == tp
-                        && (self.fetch_error(p).is_some() || self.has_data(p, f.replica.is_some()))
+                    &p.tp == tp && (self.fetch_error(p).is_some() || self.has_data(p, f.replica.is_some()))
                 })
             });
         self.delayed_fetches = kept;
@@ -778,12 +666,7 @@ impl Broker {
         };
         let Some(l) = r.leader_state() else { return };
         let candidate = l.isr_min_log_end(id, end);
-        let hw = next_high_watermark(
-            r.high_watermark,
-            candidate,
-            l.isr.len(),
-            r.min_insync_replicas,
-        );
+        let hw = next_high_watermark(r.high_watermark, candidate, l.isr.len(), r.min_insync_replicas);
         if hw != r.high_watermark {
             r.high_watermark = hw;
             out.push(Effect::Event(ReplicaEvent::HighWatermark {
@@ -802,11 +685,7 @@ impl Broker {
         let replicas = &self.replicas;
         let (done, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.delayed_produces)
             .into_iter()
-            .partition(|p| {
-                replicas
-                    .get(&p.tp)
-                    .is_some_and(|r| r.high_watermark >= p.required_offset)
-            });
+            .partition(|p| replicas.get(&p.tp).is_some_and(|r| r.high_watermark >= p.required_offset));
         self.delayed_produces = kept;
         for p in done {
             let r = &self.replicas[&p.tp];
@@ -820,13 +699,7 @@ impl Broker {
         }
     }
 
-    fn maybe_expand_isr(
-        &mut self,
-        now: Millis,
-        tp: &TopicPartition,
-        follower: BrokerId,
-        out: &mut Outbox,
-    ) {
+    fn maybe_expand_isr(&mut self, now: Millis, tp: &TopicPartition, follower: BrokerId, out: &mut Outbox) {
         let live = self.metadata.is_live(follower);
         let Some(r) = self.replicas.get(tp) else {
             return;
@@ -847,19 +720,9 @@ impl Broker {
             if l.pending_isr.is_some() {
                 continue;
             }
-            let lagging = l.lagging(
-                self.id,
-                self.log_end(tp),
-                now,
-                self.config.replica_lag_time_max_ms,
-            );
+            let lagging = l.lagging(self.id, self.log_end(tp), now, self.config.replica_lag_time_max_ms);
             if !lagging.is_empty() {
-                let new_isr = l
-                    .isr
-                    .iter()
-                    .copied()
-                    .filter(|b| !lagging.contains(b))
-                    .collect();
+                let new_isr = l.isr.iter().copied().filter(|b| !lagging.contains(b)).collect();
                 shrinks.push((tp.clone(), new_isr));
             }
         }
@@ -868,13 +731,7 @@ impl Broker {
         }
     }
 
-    fn alter_isr(
-        &mut self,
-        now: Millis,
-        tp: &TopicPartition,
-        new_isr: Vec<BrokerId>,
-        out: &mut Outbox,
-    ) {
+    fn alter_isr(&mut self, now: Millis, tp: &TopicPartition, new_isr: Vec<BrokerId>, out: &mut Outbox) {
         let id = self.id;
         let r = self.replicas.get_mut(tp).expect("leader of tp");
         let leader_epoch = r.leader_epoch;
@@ -887,37 +744,24 @@ impl Broker {
             partition_epoch: l.partition_epoch,
             new_isr,
         });
-        self.send_to_controller(
-            now,
-            request,
-            OutstandingKind::AlterPartition(tp.clone()),
-            out,
-        );
+        self.send_to_controller(now, request, OutstandingKind::AlterPartition(tp.clone()), out);
     }
 
     // ----- responses to this broker's requests -----------------------------------------------
 
-    fn handle_response(
-        &mut self,
-        now: Millis,
-        o: Outstanding,
-        response: Response,
-        out: &mut Outbox,
-    ) {
+    fn handle_response(&mut self, now: Millis, o: Outstanding, response: Response, out: &mut Outbox) {
         match (o.kind, response) {
-            (OutstandingKind::Registration, Response::BrokerRegistration { error }) => {
-                match error {
-                    None => {
-                        self.session = Session::Registered;
-                        self.next_heartbeat_ms = now;
-                        self.apply_roles(now, out);
-                    }
-                    Some(_) => {
-                        let retry_at = now + self.config.broker_registration_retry_ms;
-                        self.session = Session::Unregistered { retry_at };
-                    }
+            (OutstandingKind::Registration, Response::BrokerRegistration { error }) => match error {
+                None => {
+                    self.session = Session::Registered;
+                    self.next_heartbeat_ms = now;
+                    self.apply_roles(now, out);
                 }
-            }
+                Some(_) => {
+                    let retry_at = now + self.config.broker_registration_retry_ms;
+                    self.session = Session::Unregistered { retry_at };
+                }
+            },
             (OutstandingKind::Heartbeat, Response::BrokerHeartbeat { error }) => {
                 self.heartbeat_in_flight = false;
                 if error == Some(ErrorCode::StaleBrokerEpoch) {
@@ -965,10 +809,7 @@ impl Broker {
             return;
         };
         l.pending_isr = None;
-        if resp.error.is_none()
-            && resp.leader_epoch == epoch
-            && resp.partition_epoch > l.partition_epoch
-        {
+        if resp.error.is_none() && resp.leader_epoch == epoch && resp.partition_epoch > l.partition_epoch {
             l.isr = resp.isr;
             l.partition_epoch = resp.partition_epoch;
             self.maybe_advance_hw(tp, out);
@@ -1030,8 +871,7 @@ impl Broker {
             }
         }
         if back_off {
-            self.fetchers.entry(leader).or_default().retry_at =
-                now + self.config.replica_fetch_backoff_ms;
+            self.fetchers.entry(leader).or_default().retry_at = now + self.config.replica_fetch_backoff_ms;
         }
     }
 
@@ -1049,11 +889,7 @@ impl Broker {
     fn truncate(&mut self, tp: &TopicPartition, offset: Offset, out: &mut Outbox) {
         let log = self.disk.log_mut(tp);
         if let Some(from) = log.truncate_to(offset) {
-            out.push(Effect::Event(ReplicaEvent::Truncated {
-                tp: tp.clone(),
-                from,
-                to: offset,
-            }));
+            out.push(Effect::Event(ReplicaEvent::Truncated { tp: tp.clone(), from, to: offset }));
         }
         if let Some(r) = self.replicas.get_mut(tp) {
             r.high_watermark = r.high_watermark.min(offset);
@@ -1072,10 +908,7 @@ impl Broker {
             .map(|(tp, s)| (tp.clone(), s.clone()))
             .collect();
         for (tp, state) in partitions {
-            let known = self
-                .replicas
-                .get(&tp)
-                .map(|r| (r.leader_epoch, r.is_leader()));
+            let known = self.replicas.get(&tp).map(|r| (r.leader_epoch, r.is_leader()));
             match known {
                 Some((epoch, _)) if state.leader_epoch < epoch => {}
                 Some((epoch, true)) if state.leader_epoch == epoch => {
@@ -1105,10 +938,7 @@ impl Broker {
             Some(r) => r.high_watermark,
             None => self.disk.recovered_high_watermark(tp),
         };
-        let min_isr = self
-            .topics
-            .get(&tp.topic)
-            .map_or(1, |t| t.min_insync_replicas);
+        let min_isr = self.topics.get(&tp.topic).map_or(1, |t| t.min_insync_replicas);
         let was_leader = self.replicas.get(tp).is_some_and(Replica::is_leader);
         let end = self.log_end(tp);
         let role = match state.leader {
@@ -1170,9 +1000,8 @@ impl Broker {
     /// Leadership of `tp` moved away: pending acks=all produces fail (their records may still be
     /// committed by the new leader), held fetches are answered.
     fn abandon_leadership(&mut self, tp: &TopicPartition, out: &mut Outbox) {
-        let (lost, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.delayed_produces)
-            .into_iter()
-            .partition(|p| &p.tp == tp);
+        let (lost, kept): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.delayed_produces).into_iter().partition(|p| &p.tp == tp);
         self.delayed_produces = kept;
         for p in lost {
             debug_assert!(p.leader_epoch <= self.replicas[tp].leader_epoch);
@@ -1196,16 +1025,6 @@ fn reply_produce(
     error: Option<ErrorCode>,
     base_offset: Option<Offset>,
 ) {
-    let response = Response::Produce(ProduceResponse {
-        tp,
-        error,
-        base_offset,
-    });
-    out.push(Effect::Reply {
-        to,
-        message: Message::Response {
-            correlation,
-            response,
-        },
-    });
+    let response = Response::Produce(ProduceResponse { tp, error, base_offset });
+    out.push(Effect::Reply { to, message: Message::Response { correlation, response } });
 }

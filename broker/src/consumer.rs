@@ -16,16 +16,9 @@ use std::sync::Arc;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConsumerEvent {
     /// Records read from `tp`, in offset order: (offset, value).
-    Poll {
-        tp: TopicPartition,
-        records: Vec<(Offset, u64)>,
-    },
+    Poll { tp: TopicPartition, records: Vec<(Offset, u64)> },
     /// The position moved without reading: the leader's log no longer reaches it.
-    Seek {
-        tp: TopicPartition,
-        from: Offset,
-        to: Offset,
-    },
+    Seek { tp: TopicPartition, from: Offset, to: Offset },
 }
 
 struct InFlightFetch {
@@ -89,7 +82,7 @@ impl Consumer {
         let mut d = Millis::MAX;
         if let Some((_, _, deadline)) = self.metadata_request {
             d = d.min(deadline);
-        } else if self.metadata_wanted && self.metadata_retry_at > now {
+        } else if self.metadata_wanted {
             d = d.min(self.metadata_retry_at);
         }
         for f in self.fetches.values() {
@@ -110,12 +103,8 @@ impl Consumer {
                 self.connection_lost(now, broker);
             }
         }
-        let expired: Vec<BrokerId> = self
-            .fetches
-            .values()
-            .filter(|f| f.deadline <= now)
-            .map(|f| f.broker)
-            .collect();
+        let expired: Vec<BrokerId> =
+            self.fetches.values().filter(|f| f.deadline <= now).map(|f| f.broker).collect();
         for broker in expired {
             out.push(Effect::CloseConnection { peer: broker });
             self.connection_lost(now, broker);
@@ -129,28 +118,18 @@ impl Consumer {
     }
 
     pub fn on_message(&mut self, now: Millis, envelope: Envelope, out: &mut Outbox) {
-        let Message::Response {
-            correlation,
-            response,
-        } = envelope.message
-        else {
+        let Message::Response { correlation, response } = envelope.message else {
             return;
         };
         match response {
-            Response::Metadata(image)
-                if self
-                    .metadata_request
-                    .is_some_and(|(c, _, _)| c == correlation) =>
-            {
+            Response::Metadata(image) if self.metadata_request.is_some_and(|(c, _, _)| c == correlation) => {
                 self.metadata_request = None;
                 if image.version >= self.metadata.version {
                     self.metadata = *image;
                 }
                 self.adopt_partitions();
-                self.metadata_wanted = self
-                    .positions
-                    .keys()
-                    .any(|tp| self.metadata.leader_of(tp).is_none());
+                self.metadata_wanted = self.positions.is_empty()
+                    || self.positions.keys().any(|tp| self.metadata.leader_of(tp).is_none());
                 self.metadata_retry_at = now + self.config.retry_backoff_ms;
             }
             Response::Fetch(resp) => {
@@ -179,8 +158,7 @@ impl Consumer {
         }
         self.metadata_wanted = true;
         self.fetches.retain(|_, f| f.broker != broker);
-        self.retry_at
-            .insert(broker, now + self.config.retry_backoff_ms);
+        self.retry_at.insert(broker, now + self.config.retry_backoff_ms);
     }
 
     fn handle_fetch_response(&mut self, now: Millis, broker: BrokerId, resp: FetchResponse) {
@@ -195,19 +173,14 @@ impl Consumer {
                 None => {}
                 Some(ErrorCode::OffsetOutOfRange) => {
                     let to = p.high_watermark;
-                    self.events.push(ConsumerEvent::Seek {
-                        tp: p.tp.clone(),
-                        from: pos.offset,
-                        to,
-                    });
+                    self.events.push(ConsumerEvent::Seek { tp: p.tp.clone(), from: pos.offset, to });
                     pos.offset = to;
                     pos.caught_up = false;
                     continue;
                 }
                 Some(_) => {
                     self.metadata_wanted = true;
-                    self.retry_at
-                        .insert(broker, now + self.config.retry_backoff_ms);
+                    self.retry_at.insert(broker, now + self.config.retry_backoff_ms);
                     pos.caught_up = false;
                     continue;
                 }
@@ -220,31 +193,23 @@ impl Consumer {
                     .map(|(i, r)| (p.base_offset + i as Offset, r.value))
                     .collect();
                 pos.offset += p.records.len() as Offset;
-                self.events.push(ConsumerEvent::Poll {
-                    tp: p.tp.clone(),
-                    records,
-                });
+                self.events.push(ConsumerEvent::Poll { tp: p.tp.clone(), records });
             }
             pos.caught_up = pos.offset >= p.high_watermark && p.high_watermark == p.log_end_offset;
         }
     }
 
     fn poll(&mut self, now: Millis, out: &mut Outbox) {
-        if self.metadata_wanted && self.metadata_request.is_none() && now >= self.metadata_retry_at
-        {
+        if self.metadata_wanted && self.metadata_request.is_none() && now >= self.metadata_retry_at {
             let n = self.config.bootstrap.len();
             if n > 0 {
                 let broker = self.config.bootstrap[self.next_bootstrap % n];
                 let correlation = self.next_correlation;
                 self.next_correlation += 1;
-                self.metadata_request =
-                    Some((correlation, broker, now + self.config.request_timeout_ms));
+                self.metadata_request = Some((correlation, broker, now + self.config.request_timeout_ms));
                 out.push(Effect::Send {
                     to: broker,
-                    message: Message::Request {
-                        correlation,
-                        request: Request::Metadata,
-                    },
+                    message: Message::Request { correlation, request: Request::Metadata },
                 });
             }
         }
@@ -270,23 +235,14 @@ impl Consumer {
             self.next_correlation += 1;
             self.fetches.insert(
                 correlation,
-                InFlightFetch {
-                    broker,
-                    deadline: now + self.config.request_timeout_ms,
-                },
+                InFlightFetch { broker, deadline: now + self.config.request_timeout_ms },
             );
             let request = Request::Fetch(FetchRequest {
                 replica: None,
                 max_wait_ms: self.config.fetch_max_wait_ms,
                 partitions,
             });
-            out.push(Effect::Send {
-                to: broker,
-                message: Message::Request {
-                    correlation,
-                    request,
-                },
-            });
+            out.push(Effect::Send { to: broker, message: Message::Request { correlation, request } });
         }
     }
 }

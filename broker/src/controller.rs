@@ -13,8 +13,7 @@ use crate::config::{ControllerConfig, TopicConfig};
 use crate::effect::{Effect, Outbox, ReplicaEvent};
 use crate::metadata::{BrokerRegistration, MetadataImage, PartitionState};
 use crate::protocol::{
-    AlterPartitionRequest, AlterPartitionResponse, Envelope, ErrorCode, Message, ReplyTo, Request,
-    Response,
+    AlterPartitionRequest, AlterPartitionResponse, Envelope, ErrorCode, Message, ReplyTo, Request, Response,
 };
 use crate::types::{BrokerId, CorrelationId, Incarnation, Millis, TopicPartition};
 use serde::{Deserialize, Serialize};
@@ -32,18 +31,9 @@ impl ControllerState {
     /// A new cluster: every broker registered (first incarnation), every partition led by its
     /// preferred replica in epoch 0 with a full ISR, replicas assigned round-robin.
     pub fn new_cluster(brokers: &[BrokerId], topics: &[TopicConfig]) -> ControllerState {
-        let mut image = MetadataImage {
-            version: 1,
-            ..MetadataImage::default()
-        };
+        let mut image = MetadataImage { version: 1, ..MetadataImage::default() };
         for &b in brokers {
-            image.brokers.insert(
-                b,
-                BrokerRegistration {
-                    incarnation: 1,
-                    fenced: false,
-                },
-            );
+            image.brokers.insert(b, BrokerRegistration { incarnation: 1, fenced: false });
         }
         for t in topics {
             for p in 0..t.partitions {
@@ -55,55 +45,28 @@ impl ControllerState {
                     partition_epoch: 0,
                     replicas,
                 };
-                image.partitions.insert(
-                    TopicPartition {
-                        topic: t.name.clone(),
-                        partition: p,
-                    },
-                    state,
-                );
+                image.partitions.insert(TopicPartition { topic: t.name.clone(), partition: p }, state);
             }
         }
-        let unclean_election = topics
-            .iter()
-            .map(|t| (t.name.clone(), t.unclean_leader_election_enable))
-            .collect();
-        ControllerState {
-            image,
-            unclean_election,
-        }
+        let unclean_election =
+            topics.iter().map(|t| (t.name.clone(), t.unclean_leader_election_enable)).collect();
+        ControllerState { image, unclean_election }
     }
 }
 
 /// Round-robin assignment: partition p's replicas are the brokers starting at index p.
-pub fn assign_replicas(
-    brokers: &[BrokerId],
-    partition: u32,
-    replication_factor: u32,
-) -> Vec<BrokerId> {
+pub fn assign_replicas(brokers: &[BrokerId], partition: u32, replication_factor: u32) -> Vec<BrokerId> {
     let n = brokers.len();
-    (0..replication_factor as usize)
-        .map(|i| brokers[(partition as usize + i) % n])
-        .collect()
+    (0..replication_factor as usize).map(|i| brokers[(partition as usize + i) % n]).collect()
 }
 
 /// The leader a clean election picks: the first ISR member (in replica order) that is live.
-pub fn clean_leader(
-    state: &PartitionState,
-    is_live: impl Fn(BrokerId) -> bool,
-) -> Option<BrokerId> {
-    state
-        .replicas
-        .iter()
-        .copied()
-        .find(|&b| state.isr.contains(&b) && is_live(b))
+pub fn clean_leader(state: &PartitionState, is_live: impl Fn(BrokerId) -> bool) -> Option<BrokerId> {
+    state.replicas.iter().copied().find(|&b| state.isr.contains(&b) && is_live(b))
 }
 
 /// The leader an unclean election picks: the first live replica, in sync or not.
-pub fn unclean_leader(
-    state: &PartitionState,
-    is_live: impl Fn(BrokerId) -> bool,
-) -> Option<BrokerId> {
+pub fn unclean_leader(state: &PartitionState, is_live: impl Fn(BrokerId) -> bool) -> Option<BrokerId> {
     state.replicas.iter().copied().find(|&b| is_live(b))
 }
 
@@ -126,12 +89,7 @@ pub struct Controller {
 impl Controller {
     pub fn start(config: ControllerConfig, state: ControllerState, now: Millis) -> Controller {
         let last_heartbeat_ms = state.image.brokers.keys().map(|&b| (b, now)).collect();
-        Controller {
-            config,
-            state,
-            last_heartbeat_ms,
-            parked: Vec::new(),
-        }
+        Controller { config, state, last_heartbeat_ms, parked: Vec::new() }
     }
 
     pub fn state(&self) -> &ControllerState {
@@ -147,20 +105,14 @@ impl Controller {
     }
 
     pub fn next_deadline(&self, _now: Millis) -> Millis {
-        let sessions = self
-            .state
-            .image
-            .brokers
-            .iter()
-            .filter(|(_, r)| !r.fenced)
-            .map(|(b, _)| self.session_expiry(*b));
+        let sessions =
+            self.state.image.brokers.iter().filter(|(_, r)| !r.fenced).map(|(b, _)| self.session_expiry(*b));
         let parked = self.parked.iter().map(|p| p.deadline);
         sessions.chain(parked).min().unwrap_or(Millis::MAX)
     }
 
     fn session_expiry(&self, broker: BrokerId) -> Millis {
-        self.last_heartbeat_ms.get(&broker).copied().unwrap_or(0)
-            + self.config.broker_session_timeout_ms
+        self.last_heartbeat_ms.get(&broker).copied().unwrap_or(0) + self.config.broker_session_timeout_ms
     }
 
     pub fn on_timer(&mut self, now: Millis, out: &mut Outbox) {
@@ -175,9 +127,8 @@ impl Controller {
         for b in expired {
             self.fence(b, out);
         }
-        let (due, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.parked)
-            .into_iter()
-            .partition(|p| p.deadline <= now);
+        let (due, kept): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.parked).into_iter().partition(|p| p.deadline <= now);
         self.parked = kept;
         for p in due {
             reply(out, p.reply, p.correlation, Response::MetadataFetch(None));
@@ -187,38 +138,23 @@ impl Controller {
 
     pub fn on_message(&mut self, now: Millis, envelope: Envelope, out: &mut Outbox) {
         let to = envelope.reply_to();
-        let Message::Request {
-            correlation,
-            request,
-        } = envelope.message
-        else {
+        let Message::Request { correlation, request } = envelope.message else {
             return;
         };
         let response = match request {
-            Request::BrokerRegistration {
-                broker,
-                incarnation,
-            } => Some(self.register(now, broker, incarnation, out)),
-            Request::BrokerHeartbeat {
-                broker,
-                incarnation,
-            } => Some(self.heartbeat(now, broker, incarnation, out)),
-            Request::AlterPartition(req) => {
-                Some(Response::AlterPartition(self.alter_partition(req, out)))
+            Request::BrokerRegistration { broker, incarnation } => {
+                Some(self.register(now, broker, incarnation, out))
             }
+            Request::BrokerHeartbeat { broker, incarnation } => {
+                Some(self.heartbeat(now, broker, incarnation, out))
+            }
+            Request::AlterPartition(req) => Some(Response::AlterPartition(self.alter_partition(req, out))),
             Request::MetadataFetch { known_version, .. } => {
                 if self.state.image.version > known_version {
-                    Some(Response::MetadataFetch(Some(Box::new(
-                        self.state.image.clone(),
-                    ))))
+                    Some(Response::MetadataFetch(Some(Box::new(self.state.image.clone()))))
                 } else {
                     let deadline = now + self.config.metadata_fetch_wait_max_ms;
-                    self.parked.push(ParkedFetch {
-                        reply: to,
-                        correlation,
-                        known_version,
-                        deadline,
-                    });
+                    self.parked.push(ParkedFetch { reply: to, correlation, known_version, deadline });
                     None
                 }
             }
@@ -237,9 +173,8 @@ impl Controller {
         if self.parked.iter().all(|p| p.known_version >= version) {
             return;
         }
-        let (ready, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.parked)
-            .into_iter()
-            .partition(|p| p.known_version < version);
+        let (ready, kept): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.parked).into_iter().partition(|p| p.known_version < version);
         self.parked = kept;
         for p in ready {
             let response = Response::MetadataFetch(Some(Box::new(self.state.image.clone())));
@@ -256,23 +191,15 @@ impl Controller {
     ) -> Response {
         let current = self.state.image.brokers.get(&broker).cloned();
         match current {
-            Some(r) if r.incarnation != incarnation && !r.fenced => Response::BrokerRegistration {
-                error: Some(ErrorCode::DuplicateBrokerRegistration),
-            },
+            Some(r) if r.incarnation != incarnation && !r.fenced => {
+                Response::BrokerRegistration { error: Some(ErrorCode::DuplicateBrokerRegistration) }
+            }
             _ => {
                 self.last_heartbeat_ms.insert(broker, now);
                 let fenced = current.as_ref().is_none_or(|r| r.fenced);
-                let changed = current
-                    .as_ref()
-                    .is_none_or(|r| r.incarnation != incarnation);
+                let changed = current.as_ref().is_none_or(|r| r.incarnation != incarnation);
                 if changed {
-                    self.state.image.brokers.insert(
-                        broker,
-                        BrokerRegistration {
-                            incarnation,
-                            fenced,
-                        },
-                    );
+                    self.state.image.brokers.insert(broker, BrokerRegistration { incarnation, fenced });
                     self.state.image.version += 1;
                 }
                 if fenced {
@@ -299,9 +226,7 @@ impl Controller {
                 }
                 Response::BrokerHeartbeat { error: None }
             }
-            _ => Response::BrokerHeartbeat {
-                error: Some(ErrorCode::StaleBrokerEpoch),
-            },
+            _ => Response::BrokerHeartbeat { error: Some(ErrorCode::StaleBrokerEpoch) },
         }
     }
 
@@ -357,12 +282,7 @@ impl Controller {
         let image = &self.state.image;
         let is_live = |b: BrokerId| image.is_live(b);
         let state = &image.partitions[tp];
-        let allow_unclean = self
-            .state
-            .unclean_election
-            .get(&tp.topic)
-            .copied()
-            .unwrap_or(false);
+        let allow_unclean = self.state.unclean_election.get(&tp.topic).copied().unwrap_or(false);
         let (leader, unclean) = match clean_leader(state, is_live) {
             Some(l) => (Some(l), false),
             None if allow_unclean => (unclean_leader(state, is_live), true),
@@ -395,11 +315,7 @@ impl Controller {
         }
     }
 
-    fn alter_partition(
-        &mut self,
-        req: AlterPartitionRequest,
-        out: &mut Outbox,
-    ) -> AlterPartitionResponse {
+    fn alter_partition(&mut self, req: AlterPartitionRequest, out: &mut Outbox) -> AlterPartitionResponse {
         let image = &self.state.image;
         let Some(s) = image.partitions.get(&req.tp) else {
             return AlterPartitionResponse {
@@ -414,10 +330,7 @@ impl Controller {
             Some(ErrorCode::FencedLeaderEpoch)
         } else if s.partition_epoch != req.partition_epoch {
             Some(ErrorCode::InvalidUpdateVersion)
-        } else if req
-            .new_isr
-            .iter()
-            .any(|&b| !image.is_live(b) || !s.replicas.contains(&b))
+        } else if req.new_isr.iter().any(|&b| !image.is_live(b) || !s.replicas.contains(&b))
             || !req.new_isr.contains(&req.broker)
         {
             Some(ErrorCode::IneligibleReplica)
@@ -425,19 +338,10 @@ impl Controller {
             None
         };
         if error.is_none() {
-            let s = self
-                .state
-                .image
-                .partitions
-                .get_mut(&req.tp)
-                .expect("exists");
+            let s = self.state.image.partitions.get_mut(&req.tp).expect("exists");
             // Keep replica order, so the ISR reads the same whoever proposed it.
-            let mut isr: Vec<BrokerId> = s
-                .replicas
-                .iter()
-                .copied()
-                .filter(|b| req.new_isr.contains(b))
-                .collect();
+            let mut isr: Vec<BrokerId> =
+                s.replicas.iter().copied().filter(|b| req.new_isr.contains(b)).collect();
             isr.dedup();
             s.isr = isr;
             s.partition_epoch += 1;
@@ -460,13 +364,7 @@ impl Controller {
 }
 
 fn reply(out: &mut Outbox, to: ReplyTo, correlation: CorrelationId, response: Response) {
-    out.push(Effect::Reply {
-        to,
-        message: Message::Response {
-            correlation,
-            response,
-        },
-    });
+    out.push(Effect::Reply { to, message: Message::Response { correlation, response } });
 }
 
 #[cfg(test)]
@@ -502,10 +400,7 @@ mod tests {
     #[test]
     fn round_robin_assignment() {
         let brokers: Vec<BrokerId> = (1..=3).map(NodeId).collect();
-        assert_eq!(
-            assign_replicas(&brokers, 0, 3),
-            vec![NodeId(1), NodeId(2), NodeId(3)]
-        );
+        assert_eq!(assign_replicas(&brokers, 0, 3), vec![NodeId(1), NodeId(2), NodeId(3)]);
         assert_eq!(assign_replicas(&brokers, 1, 2), vec![NodeId(2), NodeId(3)]);
         assert_eq!(assign_replicas(&brokers, 5, 1), vec![NodeId(3)]);
     }

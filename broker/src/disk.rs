@@ -31,9 +31,7 @@ impl Disk {
 
     /// What survives a power loss: flushed log prefixes and the checkpoint file.
     pub fn after_power_loss(mut self) -> Disk {
-        self.logs
-            .values_mut()
-            .for_each(PartitionLog::lose_unflushed);
+        self.logs.values_mut().for_each(PartitionLog::lose_unflushed);
         self
     }
 

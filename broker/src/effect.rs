@@ -24,52 +24,23 @@ pub enum Effect {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ReplicaEvent {
     /// The controller chose a leader (or none) for a new epoch.
-    LeaderElected {
-        tp: TopicPartition,
-        epoch: Epoch,
-        leader: Option<BrokerId>,
-        unclean: bool,
-    },
+    LeaderElected { tp: TopicPartition, epoch: Epoch, leader: Option<BrokerId>, unclean: bool },
     /// The controller committed a new ISR.
-    IsrChanged {
-        tp: TopicPartition,
-        epoch: Epoch,
-        isr: Vec<BrokerId>,
-    },
+    IsrChanged { tp: TopicPartition, epoch: Epoch, isr: Vec<BrokerId> },
     /// A broker fenced by the controller after its session expired.
     BrokerFenced { broker: BrokerId },
     /// A broker (re)joined the cluster.
     BrokerUnfenced { broker: BrokerId },
     /// A broker began acting as leader of `tp` in `epoch`.
-    BecameLeader {
-        tp: TopicPartition,
-        epoch: Epoch,
-        log_end_offset: Offset,
-        high_watermark: Offset,
-    },
+    BecameLeader { tp: TopicPartition, epoch: Epoch, log_end_offset: Offset, high_watermark: Offset },
     /// A broker began following `leader` in `epoch`.
-    BecameFollower {
-        tp: TopicPartition,
-        epoch: Epoch,
-        leader: BrokerId,
-    },
+    BecameFollower { tp: TopicPartition, epoch: Epoch, leader: BrokerId },
     /// A replica's high watermark moved.
-    HighWatermark {
-        tp: TopicPartition,
-        epoch: Epoch,
-        high_watermark: Offset,
-        leader: bool,
-    },
+    HighWatermark { tp: TopicPartition, epoch: Epoch, high_watermark: Offset, leader: bool },
     /// A replica cut its log: records at `to..from` were removed.
-    Truncated {
-        tp: TopicPartition,
-        from: Offset,
-        to: Offset,
-    },
+    Truncated { tp: TopicPartition, from: Offset, to: Offset },
     /// A broker started from its disk.
-    Recovered {
-        log_end_offsets: Vec<(TopicPartition, Offset, Offset)>,
-    },
+    Recovered { log_end_offsets: Vec<(TopicPartition, Offset, Offset)> },
 }
 
 /// The effects produced by one step of a state machine.

@@ -52,11 +52,7 @@ impl PartitionLog {
     pub fn append_as_leader(&mut self, epoch: Epoch, batch: &[Record]) -> Offset {
         let base = self.end_offset();
         self.assign_epoch(epoch);
-        self.records.extend(batch.iter().map(|r| LogRecord {
-            epoch,
-            key: r.key,
-            value: r.value,
-        }));
+        self.records.extend(batch.iter().map(|r| LogRecord { epoch, key: r.key, value: r.value }));
         base
     }
 
@@ -85,14 +81,8 @@ impl PartitionLog {
     /// the epoch after that (or the log end). `None` when every cached epoch is newer.
     pub fn end_offset_for_epoch(&self, epoch: Epoch) -> Option<EpochEndOffset> {
         let i = self.epochs.iter().rposition(|&(e, _)| e <= epoch)?;
-        let end_offset = self
-            .epochs
-            .get(i + 1)
-            .map_or(self.end_offset(), |&(_, s)| s);
-        Some(EpochEndOffset {
-            epoch: self.epochs[i].0,
-            end_offset,
-        })
+        let end_offset = self.epochs.get(i + 1).map_or(self.end_offset(), |&(_, s)| s);
+        Some(EpochEndOffset { epoch: self.epochs[i].0, end_offset })
     }
 
     /// Up to `max` records from `from`, not reaching `limit`.
@@ -133,14 +123,7 @@ mod tests {
         assert_eq!(log.append_as_leader(3, &[rec(12)]), 2);
         assert_eq!(log.end_offset(), 3);
         assert_eq!(log.epochs(), &[(1, 0), (3, 2)]);
-        assert_eq!(
-            log.records()[2],
-            LogRecord {
-                epoch: 3,
-                key: None,
-                value: 12
-            }
-        );
+        assert_eq!(log.records()[2], LogRecord { epoch: 3, key: None, value: 12 });
     }
 
     #[test]
@@ -148,34 +131,10 @@ mod tests {
         let mut log = PartitionLog::default();
         log.append_as_leader(1, &[rec(1), rec(2)]);
         log.append_as_leader(3, &[rec(3)]);
-        assert_eq!(
-            log.end_offset_for_epoch(1),
-            Some(EpochEndOffset {
-                epoch: 1,
-                end_offset: 2
-            })
-        );
-        assert_eq!(
-            log.end_offset_for_epoch(2),
-            Some(EpochEndOffset {
-                epoch: 1,
-                end_offset: 2
-            })
-        );
-        assert_eq!(
-            log.end_offset_for_epoch(3),
-            Some(EpochEndOffset {
-                epoch: 3,
-                end_offset: 3
-            })
-        );
-        assert_eq!(
-            log.end_offset_for_epoch(9),
-            Some(EpochEndOffset {
-                epoch: 3,
-                end_offset: 3
-            })
-        );
+        assert_eq!(log.end_offset_for_epoch(1), Some(EpochEndOffset { epoch: 1, end_offset: 2 }));
+        assert_eq!(log.end_offset_for_epoch(2), Some(EpochEndOffset { epoch: 1, end_offset: 2 }));
+        assert_eq!(log.end_offset_for_epoch(3), Some(EpochEndOffset { epoch: 3, end_offset: 3 }));
+        assert_eq!(log.end_offset_for_epoch(9), Some(EpochEndOffset { epoch: 3, end_offset: 3 }));
         assert_eq!(log.end_offset_for_epoch(0), None);
     }
 

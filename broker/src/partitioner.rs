@@ -73,11 +73,7 @@ const CRC32_TABLE: [u32; 256] = {
         let mut crc = byte as u32;
         let mut bit = 0;
         while bit < 8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ POLYNOMIAL
-            } else {
-                crc >> 1
-            };
+            crc = if crc & 1 == 1 { (crc >> 1) ^ POLYNOMIAL } else { crc >> 1 };
             bit += 1;
         }
         table[byte] = crc;
@@ -104,12 +100,7 @@ impl Partitioner {
     /// partitions.
     ///
     /// Panics if `partitions` is 0: a topic always has at least one partition.
-    pub fn partition(
-        &self,
-        key: Option<u32>,
-        partitions: u32,
-        round_robin_counter: &mut u32,
-    ) -> u32 {
+    pub fn partition(&self, key: Option<u32>, partitions: u32, round_robin_counter: &mut u32) -> u32 {
         assert!(partitions > 0, "a topic has at least one partition");
         match key {
             None => {
@@ -142,19 +133,11 @@ mod tests {
             (b"foobar", -790_332_482),
             (b"a-little-bit-long-string", -985_981_536),
             (b"a-little-bit-longer-string", -1_486_304_829),
-            (
-                b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
-                -58_897_971,
-            ),
+            (b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58_897_971),
             (b"abc", 479_470_107),
         ];
         for (input, expected) in cases {
-            assert_eq!(
-                murmur2(input),
-                expected,
-                "murmur2({:?})",
-                String::from_utf8_lossy(input)
-            );
+            assert_eq!(murmur2(input), expected, "murmur2({:?})", String::from_utf8_lossy(input));
         }
     }
 
@@ -188,20 +171,11 @@ mod tests {
         // Reference values from the same independent implementation, 6 partitions.
         assert_eq!(Partitioner::Murmur2.partition(Some(0), 6, &mut counter), 1);
         assert_eq!(Partitioner::Murmur2.partition(Some(42), 6, &mut counter), 3);
-        assert_eq!(
-            Partitioner::Murmur2.partition(Some(123_456), 6, &mut counter),
-            4
-        );
+        assert_eq!(Partitioner::Murmur2.partition(Some(123_456), 6, &mut counter), 4);
         assert_eq!(Partitioner::Crc32.partition(Some(0), 6, &mut counter), 0);
         assert_eq!(Partitioner::Crc32.partition(Some(7), 6, &mut counter), 5);
-        assert_eq!(
-            Partitioner::Crc32.partition(Some(123_456), 6, &mut counter),
-            3
-        );
-        assert_eq!(
-            counter, 0,
-            "keyed records leave the round-robin counter alone"
-        );
+        assert_eq!(Partitioner::Crc32.partition(Some(123_456), 6, &mut counter), 3);
+        assert_eq!(counter, 0, "keyed records leave the round-robin counter alone");
     }
 
     /// murmur2 of `key-42` is negative: its sign bit is cleared, as the Java client's
@@ -211,18 +185,13 @@ mod tests {
         let hash = murmur2(&key_bytes(42));
         assert!(hash < 0);
         let expected = (hash & 0x7fff_ffff) as u32 % 6;
-        assert_eq!(
-            Partitioner::Murmur2.partition(Some(42), 6, &mut 0),
-            expected
-        );
+        assert_eq!(Partitioner::Murmur2.partition(Some(42), 6, &mut 0), expected);
     }
 
     #[test]
     fn unkeyed_records_go_round_robin() {
         let mut counter = 0;
-        let picks: Vec<u32> = (0..7)
-            .map(|_| Partitioner::Murmur2.partition(None, 3, &mut counter))
-            .collect();
+        let picks: Vec<u32> = (0..7).map(|_| Partitioner::Murmur2.partition(None, 3, &mut counter)).collect();
         assert_eq!(picks, [0, 1, 2, 0, 1, 2, 0]);
         assert_eq!(counter, 7);
 

@@ -10,9 +10,7 @@
 use crate::config::ProducerConfig;
 use crate::effect::{Effect, Outbox};
 use crate::metadata::MetadataImage;
-use crate::protocol::{
-    Envelope, ErrorCode, Message, ProduceRequest, ProduceResponse, Request, Response,
-};
+use crate::protocol::{Envelope, ErrorCode, Message, ProduceRequest, ProduceResponse, Request, Response};
 use crate::types::{Acks, BrokerId, CorrelationId, Millis, NodeId, Offset, Record, TopicPartition};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -96,24 +94,18 @@ impl Producer {
     /// Sends still waiting for an outcome.
     pub fn unresolved(&self) -> usize {
         self.queues.values().map(VecDeque::len).sum::<usize>()
-            + self
-                .in_flight
-                .values()
-                .map(|f| f.batch.len())
-                .sum::<usize>()
+            + self.in_flight.values().map(|f| f.batch.len()).sum::<usize>()
     }
 
     /// Gives up on everything unresolved, as when the client is shut down.
     pub fn abandon(&mut self, reason: &str) {
         let queued = std::mem::take(&mut self.queues).into_values().flatten();
-        let flying = std::mem::take(&mut self.in_flight)
-            .into_values()
-            .flat_map(|f| {
-                f.batch.into_iter().map(|mut p| {
-                    p.maybe_written = true;
-                    p
-                })
-            });
+        let flying = std::mem::take(&mut self.in_flight).into_values().flat_map(|f| {
+            f.batch.into_iter().map(|mut p| {
+                p.maybe_written = true;
+                p
+            })
+        });
         let all: Vec<Pending> = queued.chain(flying).collect();
         for p in all {
             self.finish(p, reason);
@@ -125,7 +117,7 @@ impl Producer {
         let mut d = Millis::MAX;
         if let Some((_, _, deadline)) = self.metadata_request {
             d = d.min(deadline);
-        } else if self.metadata_wanted && self.metadata_retry_at > now {
+        } else if self.metadata_wanted {
             d = d.min(self.metadata_retry_at);
         }
         for f in self.in_flight.values() {
@@ -150,12 +142,8 @@ impl Producer {
                 self.connection_lost(now, broker);
             }
         }
-        let expired: Vec<BrokerId> = self
-            .in_flight
-            .values()
-            .filter(|f| f.deadline <= now)
-            .map(|f| f.broker)
-            .collect();
+        let expired: Vec<BrokerId> =
+            self.in_flight.values().filter(|f| f.deadline <= now).map(|f| f.broker).collect();
         for broker in expired {
             out.push(Effect::CloseConnection { peer: broker });
             self.connection_lost(now, broker);
@@ -170,19 +158,11 @@ impl Producer {
     }
 
     pub fn on_message(&mut self, now: Millis, envelope: Envelope, out: &mut Outbox) {
-        let Message::Response {
-            correlation,
-            response,
-        } = envelope.message
-        else {
+        let Message::Response { correlation, response } = envelope.message else {
             return;
         };
         match response {
-            Response::Metadata(image)
-                if self
-                    .metadata_request
-                    .is_some_and(|(c, _, _)| c == correlation) =>
-            {
+            Response::Metadata(image) if self.metadata_request.is_some_and(|(c, _, _)| c == correlation) => {
                 self.metadata_request = None;
                 if image.version >= self.metadata.version {
                     self.metadata = *image;
@@ -201,9 +181,7 @@ impl Producer {
     }
 
     fn every_queue_has_leader(&self) -> bool {
-        self.queues
-            .iter()
-            .all(|(tp, q)| q.is_empty() || self.metadata.leader_of(tp).is_some())
+        self.queues.iter().all(|(tp, q)| q.is_empty() || self.metadata.leader_of(tp).is_some())
     }
 
     fn handle_produce_response(&mut self, now: Millis, f: InFlight, resp: ProduceResponse) {
@@ -211,19 +189,13 @@ impl Producer {
             None => {
                 for (i, p) in f.batch.into_iter().enumerate() {
                     let offset = resp.base_offset.map(|b| b + i as Offset);
-                    self.completions.push(Completion::Ok {
-                        value: p.record.value,
-                        offset,
-                    });
+                    self.completions.push(Completion::Ok { value: p.record.value, offset });
                 }
             }
             Some(error) => {
                 // Only a refusal before the append proves the batch was not written.
                 let maybe_written = error != ErrorCode::NotEnoughReplicas;
-                if matches!(
-                    error,
-                    ErrorCode::NotLeaderOrFollower | ErrorCode::UnknownTopicOrPartition
-                ) {
+                if matches!(error, ErrorCode::NotLeaderOrFollower | ErrorCode::UnknownTopicOrPartition) {
                     self.metadata_wanted = true;
                 }
                 self.retry(now, f.tp, f.batch, maybe_written, &format!("{error:?}"));
@@ -241,12 +213,8 @@ impl Producer {
         }
         // Leadership may have moved (an acks=0 producer learns of it only this way).
         self.metadata_wanted = true;
-        let lost: Vec<CorrelationId> = self
-            .in_flight
-            .iter()
-            .filter(|(_, f)| f.broker == broker)
-            .map(|(&c, _)| c)
-            .collect();
+        let lost: Vec<CorrelationId> =
+            self.in_flight.iter().filter(|(_, f)| f.broker == broker).map(|(&c, _)| c).collect();
         // Requeue in reverse so the oldest batch ends up at the front.
         for c in lost.into_iter().rev() {
             let f = self.in_flight.remove(&c).expect("listed above");
@@ -303,34 +271,24 @@ impl Producer {
         self.completions.push(if p.maybe_written {
             Completion::Info { value, reason }
         } else {
-            Completion::Fail {
-                value,
-                error: reason,
-            }
+            Completion::Fail { value, error: reason }
         });
     }
 
     fn poll(&mut self, now: Millis, out: &mut Outbox) {
-        if self.metadata_wanted && self.metadata_request.is_none() && now >= self.metadata_retry_at
-        {
+        if self.metadata_wanted && self.metadata_request.is_none() && now >= self.metadata_retry_at {
             self.request_metadata(now, out);
         }
-        let tps: Vec<TopicPartition> = self
-            .queues
-            .iter()
-            .filter(|(_, q)| !q.is_empty())
-            .map(|(tp, _)| tp.clone())
-            .collect();
+        let tps: Vec<TopicPartition> =
+            self.queues.iter().filter(|(_, q)| !q.is_empty()).map(|(tp, _)| tp.clone()).collect();
         for tp in tps {
             self.drain(now, &tp, out);
         }
     }
 
     fn request_metadata(&mut self, now: Millis, out: &mut Outbox) {
-        let Some(&broker) = self
-            .config
-            .bootstrap
-            .get(self.next_bootstrap % self.config.bootstrap.len().max(1))
+        let Some(&broker) =
+            self.config.bootstrap.get(self.next_bootstrap % self.config.bootstrap.len().max(1))
         else {
             return;
         };
@@ -339,10 +297,7 @@ impl Producer {
         self.metadata_request = Some((correlation, broker, now + self.config.request_timeout_ms));
         out.push(Effect::Send {
             to: broker,
-            message: Message::Request {
-                correlation,
-                request: Request::Metadata,
-            },
+            message: Message::Request { correlation, request: Request::Metadata },
         });
     }
 
@@ -353,11 +308,7 @@ impl Producer {
             return;
         };
         loop {
-            let in_flight = self
-                .in_flight
-                .values()
-                .filter(|f| f.broker == leader)
-                .count();
+            let in_flight = self.in_flight.values().filter(|f| f.broker == leader).count();
             if self.config.acks != Acks::None
                 && in_flight >= self.config.max_in_flight_requests_per_connection
             {
@@ -383,32 +334,16 @@ impl Producer {
             });
             let correlation = self.next_correlation;
             self.next_correlation += 1;
-            out.push(Effect::Send {
-                to: leader,
-                message: Message::Request {
-                    correlation,
-                    request,
-                },
-            });
+            out.push(Effect::Send { to: leader, message: Message::Request { correlation, request } });
             if self.config.acks == Acks::None {
                 // Fire and forget: done once written to the connection.
                 for p in batch {
-                    self.completions.push(Completion::Ok {
-                        value: p.record.value,
-                        offset: None,
-                    });
+                    self.completions.push(Completion::Ok { value: p.record.value, offset: None });
                 }
             } else {
                 let deadline = now + self.config.request_timeout_ms;
-                self.in_flight.insert(
-                    correlation,
-                    InFlight {
-                        broker: leader,
-                        tp: tp.clone(),
-                        batch,
-                        deadline,
-                    },
-                );
+                self.in_flight
+                    .insert(correlation, InFlight { broker: leader, tp: tp.clone(), batch, deadline });
             }
         }
     }

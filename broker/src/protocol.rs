@@ -3,8 +3,8 @@
 
 use crate::metadata::MetadataImage;
 use crate::types::{
-    Acks, BrokerId, CorrelationId, Epoch, Incarnation, LogRecord, Millis, NodeId, Offset,
-    PartitionEpoch, Record, TopicPartition,
+    Acks, BrokerId, CorrelationId, Epoch, Incarnation, LogRecord, Millis, NodeId, Offset, PartitionEpoch,
+    Record, TopicPartition,
 };
 use serde::{Deserialize, Serialize};
 
@@ -28,23 +28,14 @@ pub struct Envelope {
 
 impl Envelope {
     pub fn reply_to(&self) -> ReplyTo {
-        ReplyTo {
-            node: self.from,
-            connection: self.connection,
-        }
+        ReplyTo { node: self.from, connection: self.connection }
     }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Message {
-    Request {
-        correlation: CorrelationId,
-        request: Request,
-    },
-    Response {
-        correlation: CorrelationId,
-        response: Response,
-    },
+    Request { correlation: CorrelationId, request: Request },
+    Response { correlation: CorrelationId, response: Response },
 }
 
 /// Errors carried in responses, named as in Kafka's protocol.

@@ -42,8 +42,7 @@ impl FollowerProgress {
 
     /// Out of sync: behind the leader's end and not caught up for longer than the lag bound.
     pub fn is_lagging(&self, leader_end: Offset, now: Millis, lag_max_ms: Millis) -> bool {
-        self.log_end_offset != Some(leader_end)
-            && now.saturating_sub(self.last_caught_up_ms) > lag_max_ms
+        self.log_end_offset != Some(leader_end) && now.saturating_sub(self.last_caught_up_ms) > lag_max_ms
     }
 }
 
@@ -80,10 +79,7 @@ impl LeaderState {
                 if b == me {
                     my_end
                 } else {
-                    self.followers
-                        .get(&b)
-                        .and_then(|f| f.log_end_offset)
-                        .unwrap_or(0)
+                    self.followers.get(&b).and_then(|f| f.log_end_offset).unwrap_or(0)
                 }
             })
             .min()
@@ -113,11 +109,7 @@ impl LeaderState {
             .iter()
             .copied()
             .filter(|&b| b != me)
-            .filter(|b| {
-                self.followers
-                    .get(b)
-                    .is_some_and(|f| f.is_lagging(leader_end, now, lag_max_ms))
-            })
+            .filter(|b| self.followers.get(b).is_some_and(|f| f.is_lagging(leader_end, now, lag_max_ms)))
             .collect()
     }
 }
@@ -164,12 +156,7 @@ impl Replica {
 
 /// The high watermark a leader moves to: the ISR's lowest log end, never backwards, and frozen
 /// while the committed ISR is smaller than min.insync.replicas (KAFKA-15583).
-pub fn next_high_watermark(
-    current: Offset,
-    isr_min_end: Offset,
-    isr_len: usize,
-    min_isr: u32,
-) -> Offset {
+pub fn next_high_watermark(current: Offset, isr_min_end: Offset, isr_len: usize, min_isr: u32) -> Offset {
     if (isr_len as u32) < min_isr {
         return current;
     }

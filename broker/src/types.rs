@@ -39,10 +39,7 @@ pub struct TopicPartition {
 
 impl TopicPartition {
     pub fn new(topic: &str, partition: u32) -> Self {
-        TopicPartition {
-            topic: Arc::from(topic),
-            partition,
-        }
+        TopicPartition { topic: Arc::from(topic), partition }
     }
 }
 

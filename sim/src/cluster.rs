@@ -93,7 +93,13 @@ impl Cluster {
 
     fn add_node(&mut self, slot: NodeSlot) {
         let id = slot.id;
-        let notify = self.net.lock().expect("network lock").add_node(id);
+        let notify = {
+            let mut net = self.net.lock().expect("network lock");
+            let notify = net.add_node(id);
+            // Up from now: what arrives before its task first runs waits in its inbox.
+            net.set_up(id);
+            notify
+        };
         let ctx = NodeContext {
             id,
             slot: Arc::new(Mutex::new(slot)),
@@ -170,6 +176,7 @@ impl Cluster {
             return false;
         }
         Handle::current().restart(self.handles[&node].id());
+        self.net.lock().expect("network lock").set_up(node);
         true
     }
 
@@ -361,7 +368,11 @@ impl Cluster {
                             .enumerate()
                             .map(|(i, r)| StoredRecord { offset: i as u64, epoch: r.epoch, value: r.value })
                             .collect();
-                        Some(Op::ReplicaLog { tp: tp.clone(), high_watermark: status.high_watermark, records })
+                        Some(Op::ReplicaLog {
+                            tp: tp.clone(),
+                            high_watermark: status.high_watermark,
+                            records,
+                        })
                     })
                     .collect::<Vec<_>>()
             });

@@ -101,7 +101,8 @@ pub fn fire(cluster: &mut Cluster, rng: &mut ChaCha8Rng, fault: &FaultSpec) -> O
             Undo::RestoreNetwork
         }
         FaultKind::Latency => {
-            let (min, max) = (fault.latency_min_ms.expect("validated"), fault.latency_max_ms.expect("validated"));
+            let (min, max) =
+                (fault.latency_min_ms.expect("validated"), fault.latency_max_ms.expect("validated"));
             cluster.set_net_config(|c| {
                 c.latency_min_ms = min;
                 c.latency_max_ms = max;
@@ -182,7 +183,8 @@ fn resolve(cluster: &Cluster, rng: &mut ChaCha8Rng, target: &Target, kind: Fault
         Target::Leader(tp) => partition_state(tp).and_then(|s| s.leader).into_iter().collect(),
         Target::Follower(tp) | Target::Followers(tp) => {
             let Some(s) = partition_state(tp) else { return Vec::new() };
-            let followers: Vec<NodeId> = s.replicas.iter().copied().filter(|&r| Some(r) != s.leader).collect();
+            let followers: Vec<NodeId> =
+                s.replicas.iter().copied().filter(|&r| Some(r) != s.leader).collect();
             if matches!(target, Target::Follower(_)) {
                 followers.choose(rng).copied().into_iter().collect()
             } else {

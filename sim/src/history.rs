@@ -25,11 +25,7 @@ pub struct StoredRecord {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Op {
     /// A producer handed a record to its client. `value` is unique within the run and names the send.
-    SendInvoke {
-        tp: TopicPartition,
-        key: Option<u32>,
-        value: u64,
-    },
+    SendInvoke { tp: TopicPartition, key: Option<u32>, value: u64 },
     /// Acknowledged. `offset` is `None` for acks=0, which never learns one.
     SendOk { value: u64, offset: Option<Offset> },
     /// Definitely not written: every attempt was refused before the leader appended.
@@ -37,35 +33,17 @@ pub enum Op {
     /// Indeterminate: the record may or may not have been written.
     SendInfo { value: u64, reason: String },
     /// A consumer read these records of one partition, in order.
-    Poll {
-        tp: TopicPartition,
-        records: Vec<ReadRecord>,
-    },
+    Poll { tp: TopicPartition, records: Vec<ReadRecord> },
     /// A consumer moved its position other than by reading (offset out of range).
-    Seek {
-        tp: TopicPartition,
-        from: Offset,
-        to: Offset,
-    },
+    Seek { tp: TopicPartition, from: Offset, to: Offset },
     /// After the liveness phase, the final reader read the whole partition from offset 0.
-    FinalRead {
-        tp: TopicPartition,
-        records: Vec<ReadRecord>,
-    },
+    FinalRead { tp: TopicPartition, records: Vec<ReadRecord> },
     /// A replica-state change reported by a broker or the controller.
     Replica(ReplicaEvent),
     /// A replica's log and high watermark, sampled by the harness (after each fault and at the end).
-    ReplicaLog {
-        tp: TopicPartition,
-        high_watermark: Offset,
-        records: Vec<StoredRecord>,
-    },
+    ReplicaLog { tp: TopicPartition, high_watermark: Offset, records: Vec<StoredRecord> },
     /// The harness injected a fault (or undid one) on these nodes.
-    Fault {
-        fault: String,
-        nodes: Vec<NodeId>,
-        detail: String,
-    },
+    Fault { fault: String, nodes: Vec<NodeId>, detail: String },
     /// A phase boundary of the run.
     Phase(Phase),
 }
@@ -103,9 +81,6 @@ impl History {
     }
 
     pub fn node_name(&self, node: NodeId) -> &str {
-        self.node_names
-            .get(&node)
-            .map(String::as_str)
-            .unwrap_or("?")
+        self.node_names.get(&node).map(String::as_str).unwrap_or("?")
     }
 }

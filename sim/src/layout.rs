@@ -26,12 +26,10 @@ pub struct Layout {
 impl Layout {
     pub fn of(scenario: &Scenario) -> Layout {
         let brokers: Vec<NodeId> = (1..=scenario.cluster.brokers).map(NodeId).collect();
-        let producers: Vec<NodeId> = (0..scenario.producers.len() as u32)
-            .map(|i| NodeId(PRODUCER_BASE + i))
-            .collect();
-        let consumers: Vec<NodeId> = (0..scenario.consumers.len() as u32)
-            .map(|i| NodeId(CONSUMER_BASE + i))
-            .collect();
+        let producers: Vec<NodeId> =
+            (0..scenario.producers.len() as u32).map(|i| NodeId(PRODUCER_BASE + i)).collect();
+        let consumers: Vec<NodeId> =
+            (0..scenario.consumers.len() as u32).map(|i| NodeId(CONSUMER_BASE + i)).collect();
         let mut names = BTreeMap::new();
         names.insert(CONTROLLER, "controller".to_string());
         names.insert(FINAL_READER, "final-reader".to_string());
@@ -45,12 +43,7 @@ impl Layout {
         for (i, (&id, spec)) in consumers.iter().zip(&scenario.consumers).enumerate() {
             names.insert(id, consumer_name(i, spec));
         }
-        Layout {
-            brokers,
-            producers,
-            consumers,
-            names,
-        }
+        Layout { brokers, producers, consumers, names }
     }
 
     pub fn name(&self, node: NodeId) -> &str {
@@ -58,10 +51,7 @@ impl Layout {
     }
 
     pub fn by_name(&self, name: &str) -> Option<NodeId> {
-        self.names
-            .iter()
-            .find(|(_, n)| n.as_str() == name)
-            .map(|(&id, _)| id)
+        self.names.iter().find(|(_, n)| n.as_str() == name).map(|(&id, _)| id)
     }
 
     pub fn names(&self) -> &BTreeMap<NodeId, String> {
@@ -73,11 +63,7 @@ impl Layout {
     }
 
     /// The producer spec behind a producer node.
-    pub fn producer_spec<'a>(
-        &self,
-        scenario: &'a Scenario,
-        node: NodeId,
-    ) -> Option<&'a ProducerSpec> {
+    pub fn producer_spec<'a>(&self, scenario: &'a Scenario, node: NodeId) -> Option<&'a ProducerSpec> {
         let i = self.producers.iter().position(|&p| p == node)?;
         scenario.producers.get(i)
     }
@@ -88,13 +74,9 @@ pub fn broker_name(id: NodeId) -> String {
 }
 
 pub fn producer_name(index: usize, spec: &ProducerSpec) -> String {
-    spec.name
-        .clone()
-        .unwrap_or_else(|| format!("producer-{}", index + 1))
+    spec.name.clone().unwrap_or_else(|| format!("producer-{}", index + 1))
 }
 
 pub fn consumer_name(index: usize, spec: &ConsumerSpec) -> String {
-    spec.name
-        .clone()
-        .unwrap_or_else(|| format!("consumer-{}", index + 1))
+    spec.name.clone().unwrap_or_else(|| format!("consumer-{}", index + 1))
 }

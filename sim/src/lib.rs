@@ -2,16 +2,20 @@
 //! and the checkers that judge it.
 
 pub mod check;
-pub mod history;
-pub mod layout;
-pub mod scenario;
 pub mod clock;
 pub mod cluster;
 pub mod faults;
+pub mod history;
+pub mod layout;
 pub mod nemesis;
 pub mod net;
 pub mod node;
 pub mod reader;
 pub mod run;
+pub mod scenario;
 pub mod settings;
 pub mod workload;
+pub mod hash;
+pub mod report;
+pub mod sweep;
+pub mod verdict;

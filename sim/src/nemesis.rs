@@ -41,7 +41,12 @@ pub fn draw(spec: &NemesisSpec, duration_ms: u64, rng: &mut ChaCha8Rng) -> Vec<F
 }
 
 /// The whole fault timeline of a run: scripted faults and drawn ones, in firing order.
-pub fn timeline(scripted: &[FaultSpec], nemesis: Option<&NemesisSpec>, duration_ms: u64, rng: &mut ChaCha8Rng) -> Vec<FaultSpec> {
+pub fn timeline(
+    scripted: &[FaultSpec],
+    nemesis: Option<&NemesisSpec>,
+    duration_ms: u64,
+    rng: &mut ChaCha8Rng,
+) -> Vec<FaultSpec> {
     let mut all: Vec<FaultSpec> = scripted.to_vec();
     if let Some(spec) = nemesis {
         all.extend(draw(spec, duration_ms, rng));

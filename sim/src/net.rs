@@ -29,7 +29,9 @@ use tokio::sync::Notify;
 pub enum Delivery {
     Message(Envelope),
     /// The connection with `peer` was reset or closed by the other side.
-    Disconnected { peer: NodeId },
+    Disconnected {
+        peer: NodeId,
+    },
 }
 
 /// Latency and loss, changeable while a run goes on.
@@ -160,17 +162,30 @@ impl Network {
             }
         };
         let envelope = Envelope { from, connection, message };
-        self.transmit(now, Packet { from, to, connection: Some(connection), delivery: Delivery::Message(envelope) });
+        self.transmit(
+            now,
+            Packet { from, to, connection: Some(connection), delivery: Delivery::Message(envelope) },
+        );
     }
 
     /// A server's reply on the connection its request came in on; dropped if that closed.
-    pub fn reply(&mut self, now: Millis, from: NodeId, to: NodeId, connection: ConnectionId, message: Message) {
+    pub fn reply(
+        &mut self,
+        now: Millis,
+        from: NodeId,
+        to: NodeId,
+        connection: ConnectionId,
+        message: Message,
+    ) {
         if !self.open.contains(&connection) {
             self.stats.dropped += 1;
             return;
         }
         let envelope = Envelope { from, connection, message };
-        self.transmit(now, Packet { from, to, connection: Some(connection), delivery: Delivery::Message(envelope) });
+        self.transmit(
+            now,
+            Packet { from, to, connection: Some(connection), delivery: Delivery::Message(envelope) },
+        );
     }
 
     /// The client side gives up on its connection to `peer` (a request timed out).
@@ -302,12 +317,8 @@ impl Network {
         }
         // Packets still travelling are lost to the partition and will be retransmitted after it.
         let inbox = self.inboxes.get_mut(&to).expect("known node");
-        let travelling: Vec<(Millis, u64)> = inbox
-            .queue
-            .iter()
-            .filter(|(&(t, _), p)| t > now && p.from == from)
-            .map(|(&k, _)| k)
-            .collect();
+        let travelling: Vec<(Millis, u64)> =
+            inbox.queue.iter().filter(|(&(t, _), p)| t > now && p.from == from).map(|(&k, _)| k).collect();
         let held: Vec<Packet> = travelling.iter().map(|k| inbox.queue.remove(k).expect("listed")).collect();
         let link = self.links.entry((from, to)).or_default();
         for p in held.into_iter().rev() {

@@ -15,8 +15,8 @@ use crate::cluster::Cluster;
 use crate::faults::{self, Undo};
 use crate::history::{History, Op, Phase};
 use crate::layout::{FINAL_READER, NEMESIS};
-use crate::net::NetStats;
 use crate::nemesis;
+use crate::net::NetStats;
 use crate::scenario::{FaultSpec, Scenario};
 use broker::types::Millis;
 use madsim::runtime::Runtime;
@@ -81,7 +81,8 @@ enum Step {
 async fn simulate(scenario: Arc<Scenario>) -> RunOutput {
     let clock = Clock::start();
     let mut rng = ChaCha8Rng::seed_from_u64(madsim::rand::random());
-    let timeline = nemesis::timeline(&scenario.faults, scenario.nemesis.as_ref(), scenario.duration_ms, &mut rng);
+    let timeline =
+        nemesis::timeline(&scenario.faults, scenario.nemesis.as_ref(), scenario.duration_ms, &mut rng);
     let mut cluster = Cluster::start(&scenario, clock, &mut rng);
     let mut fault_rng = ChaCha8Rng::seed_from_u64(rng.gen());
 
@@ -129,12 +130,14 @@ async fn simulate(scenario: Arc<Scenario>) -> RunOutput {
     if liveness_gap.is_none() {
         cluster.start_final_reader();
         let bound = cluster.now() + FINAL_READ_BOUND_MS;
-        while cluster.with_consumer(FINAL_READER, |c| c.is_caught_up()) != Some(true) && cluster.now() < bound {
+        while cluster.with_consumer(FINAL_READER, |c| c.is_caught_up()) != Some(true) && cluster.now() < bound
+        {
             clock.sleep_until(cluster.now() + CONVERGENCE_POLL_MS).await;
         }
         if cluster.with_consumer(FINAL_READER, |c| c.is_caught_up()) == Some(true) {
             let partitions = cluster.partitions.clone();
-            let reads = cluster.with_consumer(FINAL_READER, |c| c.final_reads(&partitions)).unwrap_or_default();
+            let reads =
+                cluster.with_consumer(FINAL_READER, |c| c.final_reads(&partitions)).unwrap_or_default();
             for op in reads {
                 cluster.record(FINAL_READER, op);
             }

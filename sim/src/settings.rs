@@ -4,8 +4,7 @@ use crate::layout::Layout;
 use crate::net::NetConfig;
 use crate::scenario::{FlushSpec, NetworkSpec, PartitionerSpec, ProducerSpec, Scenario, TruncationSpec};
 use broker::config::{
-    BrokerConfig, ConsumerConfig, ControllerConfig, FlushPolicy, ProducerConfig, TopicConfig,
-    TruncationMode,
+    BrokerConfig, ConsumerConfig, ControllerConfig, FlushPolicy, ProducerConfig, TopicConfig, TruncationMode,
 };
 use broker::partitioner::Partitioner;
 use broker::types::TopicPartition;
@@ -101,4 +100,3 @@ pub fn net_config(n: &NetworkSpec) -> NetConfig {
         retransmit_timeout_ms: n.retransmit_timeout_ms,
     }
 }
-

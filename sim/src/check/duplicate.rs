@@ -23,14 +23,9 @@ impl Checker for Duplicate {
             .into_iter()
             .map(|dup| {
                 let send = sends.get(dup.value);
-                let producer =
-                    send.and_then(|s| input.layout.producer_spec(input.scenario, s.producer));
+                let producer = send.and_then(|s| input.layout.producer_spec(input.scenario, s.producer));
                 let sent = match send {
-                    Some(s) => format!(
-                        "sent once by {} at {} ms",
-                        input.node_name(s.producer),
-                        s.invoked_ms
-                    ),
+                    Some(s) => format!("sent once by {} at {} ms", input.node_name(s.producer), s.invoked_ms),
                     None => "never sent by any producer".to_string(),
                 };
                 let at: Vec<String> = dup
@@ -79,21 +74,14 @@ pub(super) fn duplicated_values(history: &History) -> Vec<DuplicatedValue<'_>> {
     // For each value of each partition, the first reading at each offset and its rank.
     let mut seen: BTreeMap<(&TopicPartition, u64), Sightings> = BTreeMap::new();
     for (i, reading) in readings(history).enumerate() {
-        seen.entry((reading.tp, reading.value))
-            .or_default()
-            .entry(reading.offset)
-            .or_insert((i, reading));
+        seen.entry((reading.tp, reading.value)).or_default().entry(reading.offset).or_insert((i, reading));
     }
     seen.into_iter()
         .filter(|(_, offsets)| offsets.len() > 1)
         .map(|((tp, value), offsets)| {
             let mut sightings: Vec<(usize, Reading)> = offsets.into_values().collect();
             sightings.sort_by_key(|&(i, _)| i);
-            DuplicatedValue {
-                tp,
-                value,
-                sightings: sightings.into_iter().map(|(_, r)| r).collect(),
-            }
+            DuplicatedValue { tp, value, sightings: sightings.into_iter().map(|(_, r)| r).collect() }
         })
         .collect()
 }

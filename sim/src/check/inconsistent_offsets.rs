@@ -30,22 +30,12 @@ impl Checker for InconsistentOffsets {
             .map(|((tp, offset), values)| {
                 let reads: Vec<String> = values
                     .iter()
-                    .map(|r| {
-                        format!(
-                            "value {} by {} at {} ms",
-                            r.value,
-                            input.node_name(r.node),
-                            r.time_ms
-                        )
-                    })
+                    .map(|r| format!("value {} by {} at {} ms", r.value, input.node_name(r.node), r.time_ms))
                     .collect();
                 Violation {
                     checker: self.name(),
                     label: facts.judge(&Anomaly::InconsistentOffsets { tp }),
-                    message: format!(
-                        "{tp} offset {offset} was read as {}",
-                        reads.join(", then as ")
-                    ),
+                    message: format!("{tp} offset {offset} was read as {}", reads.join(", then as ")),
                     time_ms: Some(values[1].time_ms),
                     tp: Some(tp.clone()),
                 }

@@ -53,14 +53,9 @@ pub fn judge(facts: &Facts, anomaly: &Anomaly) -> Label {
     let reason = match *anomaly {
         Anomaly::LostWrite { tp, producer } => None
             .or(when(acks(producer) == Some(Acks::None), "acks=0 never waits for the broker"))
-            .or(when(
-                acks(producer) == Some(Acks::Leader),
-                "acks=1 acknowledges before replication",
-            ))
+            .or(when(acks(producer) == Some(Acks::Leader), "acks=1 acknowledges before replication"))
             .or_else(|| facts.durability_loss(tp)),
-        Anomaly::InconsistentOffsets { tp } | Anomaly::ReplicaDivergence { tp } => {
-            facts.durability_loss(tp)
-        }
+        Anomaly::InconsistentOffsets { tp } | Anomaly::ReplicaDivergence { tp } => facts.durability_loss(tp),
         Anomaly::Duplicate { producer: Some(p) } => {
             when(retries(p) && p.acks.0 != Acks::None, "retries without idempotence")
         }
@@ -68,9 +63,7 @@ pub fn judge(facts: &Facts, anomaly: &Anomaly) -> Label {
             retries(p) && p.max_in_flight_requests_per_connection > 1,
             "retries with several requests in flight reorder batches",
         ),
-        Anomaly::Duplicate { producer: None } | Anomaly::NonmonotonicSend { producer: None } => {
-            None
-        }
+        Anomaly::Duplicate { producer: None } | Anomaly::NonmonotonicSend { producer: None } => None,
         Anomaly::ReplicaState | Anomaly::Liveness => None,
     };
     reason.map_or(Label::Bug, Label::allowed)
@@ -131,8 +124,7 @@ impl<'a> Facts<'a> {
         let min_insync_replicas =
             topic.and_then(|t| t.min_insync_replicas).unwrap_or(broker.min_insync_replicas);
         let power_lost_replicas =
-            replicas_of(self.scenario, tp).iter().filter(|r| self.power_lost.contains(r)).count()
-                as u32;
+            replicas_of(self.scenario, tp).iter().filter(|r| self.power_lost.contains(r)).count() as u32;
         None.or(when(
             unclean_enabled && self.unclean_elections.contains(tp),
             &format!("unclean leader election on {tp}"),
@@ -172,11 +164,7 @@ pub fn replicas_of(scenario: &Scenario, tp: &TopicPartition) -> Vec<NodeId> {
 
 /// Every partition of every topic of the scenario, in order.
 pub fn all_partitions(scenario: &Scenario) -> Vec<TopicPartition> {
-    scenario
-        .topics
-        .iter()
-        .flat_map(|t| (0..t.partitions).map(|p| TopicPartition::new(&t.name, p)))
-        .collect()
+    scenario.topics.iter().flat_map(|t| (0..t.partitions).map(|p| TopicPartition::new(&t.name, p))).collect()
 }
 
 #[cfg(test)]
@@ -269,10 +257,7 @@ mod tests {
         let reason = allowed("high-watermark truncation, the pre-KIP-101 protocol");
         assert_eq!(lost_write(&run), reason);
         assert_eq!(divergence(&run), reason);
-        assert_eq!(
-            lost_write(&Run::new().with_broker("truncation = \"leader-epoch\"")),
-            Label::Bug
-        );
+        assert_eq!(lost_write(&Run::new().with_broker("truncation = \"leader-epoch\"")), Label::Bug);
     }
 
     #[test]
@@ -313,16 +298,14 @@ mod tests {
 
     #[test]
     fn acks_rules_come_before_durability_rules() {
-        let run =
-            Run::new().with_producer("acks = 1").with_broker("truncation = \"high-watermark\"");
+        let run = Run::new().with_producer("acks = 1").with_broker("truncation = \"high-watermark\"");
         assert_eq!(lost_write(&run), allowed("acks=1 acknowledges before replication"));
     }
 
     #[test]
     fn inconsistent_offsets_ignore_acks() {
         let run = Run::new().with_producer("acks = 1");
-        let label =
-            Facts::of(&run.input()).judge(&Anomaly::InconsistentOffsets { tp: &tp("orders/0") });
+        let label = Facts::of(&run.input()).judge(&Anomaly::InconsistentOffsets { tp: &tp("orders/0") });
         assert_eq!(label, Label::Bug);
     }
 
@@ -352,8 +335,7 @@ mod tests {
         let mut run = Run::new()
             .with_producer("acks = 0")
             .with_broker("truncation = \"high-watermark\"\nunclean_leader_election_enable = true");
-        run.unclean_election("orders/0", 2, "broker-3")
-            .fault("power-loss", &["broker-1", "broker-2"]);
+        run.unclean_election("orders/0", 2, "broker-3").fault("power-loss", &["broker-1", "broker-2"]);
         let facts = Facts::of(&run.input());
         assert_eq!(facts.judge(&Anomaly::ReplicaState), Label::Bug);
         assert_eq!(facts.judge(&Anomaly::Liveness), Label::Bug);

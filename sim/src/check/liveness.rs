@@ -87,11 +87,7 @@ fn partition_state(input: &CheckInput) -> String {
         let replicas = replicas_of(input.scenario, &tp);
         if let Some(isr) = isrs.get(&tp) {
             if replicas.iter().any(|r| !isr.contains(r)) {
-                troubles.push(format!(
-                    "{tp} has ISR {} of replicas {}",
-                    names(isr),
-                    names(&replicas)
-                ));
+                troubles.push(format!("{tp} has ISR {} of replicas {}", names(isr), names(&replicas)));
             }
         }
     }

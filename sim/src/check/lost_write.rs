@@ -65,8 +65,7 @@ pub(super) fn lost_sends<'s, 'a>(
     finals: &'s FinalReads<'a>,
 ) -> impl Iterator<Item = &'s Send<'a>> {
     sends.iter().filter(|send| {
-        send.is_acked()
-            && finals.get(send.tp).is_some_and(|read| !read.offset_of.contains_key(&send.value))
+        send.is_acked() && finals.get(send.tp).is_some_and(|read| !read.offset_of.contains_key(&send.value))
     })
 }
 

@@ -189,8 +189,7 @@ pub fn counts(input: &CheckInput) -> Counts {
     counts.final_records = finals.iter().map(|(_, records)| records.len() as u64).sum();
     counts.duplicated = duplicate::duplicated_values(history).len() as u64;
     let partitions = judgement::all_partitions(input.scenario);
-    counts.unread_partitions =
-        partitions.iter().filter(|tp| finals.get(tp).is_none()).count() as u64;
+    counts.unread_partitions = partitions.iter().filter(|tp| finals.get(tp).is_none()).count() as u64;
     counts
 }
 
@@ -209,10 +208,7 @@ mod tests {
     #[test]
     fn check_all_has_an_entry_for_every_checker() {
         let mut run = Run::new();
-        run.send("producer-1", "orders/0", 1)
-            .ok(1, 0)
-            .converged()
-            .final_read("orders/0", &[(0, 1)]);
+        run.send("producer-1", "orders/0", 1).ok(1, 0).converged().final_read("orders/0", &[(0, 1)]);
         let all = check_all(&run.input());
         assert_eq!(all.keys().copied().collect::<Vec<_>>(), {
             let mut names = CHECKER_NAMES.to_vec();
@@ -267,10 +263,7 @@ mod tests {
         assert_eq!(json["label"], "allowed");
         assert_eq!(json["reason"], "acks=1 acknowledges before replication");
         assert_eq!(json["tp"]["topic"], "orders");
-        assert_eq!(
-            v.to_string(),
-            "lost-write (allowed: acks=1 acknowledges before replication): m"
-        );
+        assert_eq!(v.to_string(), "lost-write (allowed: acks=1 acknowledges before replication): m");
         let bug = serde_json::to_value(Violation { label: Label::Bug, ..v }).unwrap();
         assert_eq!(bug["label"], "bug");
         assert!(bug.get("reason").is_none());

@@ -21,22 +21,16 @@ impl Checker for MonotonicHw {
 
     fn check(&self, input: &CheckInput) -> Vec<Violation> {
         let label = Facts::of(input).judge(&Anomaly::ReplicaState);
-        let mut last: BTreeMap<(NodeId, &TopicPartition, Epoch), (Offset, Millis)> =
-            BTreeMap::new();
+        let mut last: BTreeMap<(NodeId, &TopicPartition, Epoch), (Offset, Millis)> = BTreeMap::new();
         let mut violations = Vec::new();
         for event in &input.history.events {
-            let Op::Replica(ReplicaEvent::HighWatermark {
-                tp,
-                epoch,
-                high_watermark,
-                leader: true,
-            }) = &event.op
+            let Op::Replica(ReplicaEvent::HighWatermark { tp, epoch, high_watermark, leader: true }) =
+                &event.op
             else {
                 continue;
             };
             let previous = last.insert((event.node, tp, *epoch), (*high_watermark, event.time_ms));
-            if let Some((before, since)) = previous.filter(|&(before, _)| *high_watermark < before)
-            {
+            if let Some((before, since)) = previous.filter(|&(before, _)| *high_watermark < before) {
                 violations.push(Violation {
                     checker: self.name(),
                     label: label.clone(),

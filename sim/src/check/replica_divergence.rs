@@ -36,8 +36,7 @@ impl Checker for ReplicaDivergence {
                 let replicas: Vec<(&NodeId, &Log)> = replicas.iter().collect();
                 for (a, &(&node_a, log_a)) in replicas.iter().enumerate() {
                     for &(&node_b, log_b) in &replicas[a + 1..] {
-                        let below =
-                            (!whole).then(|| log_a.high_watermark.min(log_b.high_watermark));
+                        let below = (!whole).then(|| log_a.high_watermark.min(log_b.high_watermark));
                         let differing = differing_offsets(log_a, log_b, below);
                         let Some(&first) = differing.first() else { continue };
                         if !reported.insert((*tp, node_a, node_b, first, whole)) {
@@ -100,16 +99,13 @@ fn snapshot_groups(history: &History) -> Vec<Group<'_>> {
     for (i, event) in history.events.iter().enumerate() {
         let Op::ReplicaLog { tp, high_watermark, records } = &event.op else { continue };
         let continues = groups.last().is_some_and(|g| {
-            g.time_ms == event.time_ms
-                && !g.by_tp.get(tp).is_some_and(|logs| logs.contains_key(&event.node))
+            g.time_ms == event.time_ms && !g.by_tp.get(tp).is_some_and(|logs| logs.contains_key(&event.node))
         });
         if !continues {
             groups.push(Group { time_ms: event.time_ms, first_event: i, by_tp: BTreeMap::new() });
         }
-        let log = Log {
-            high_watermark: *high_watermark,
-            records: records.iter().map(|r| (r.offset, r)).collect(),
-        };
+        let log =
+            Log { high_watermark: *high_watermark, records: records.iter().map(|r| (r.offset, r)).collect() };
         let group = groups.last_mut().expect("pushed above");
         group.by_tp.entry(tp).or_default().insert(event.node, log);
     }
@@ -124,11 +120,7 @@ fn converged_index(history: &History) -> Option<usize> {
 /// holds a record, in order.
 fn differing_offsets(a: &Log, b: &Log, below: Option<Offset>) -> Vec<Offset> {
     let offsets: BTreeSet<Offset> = a.records.keys().chain(b.records.keys()).copied().collect();
-    offsets
-        .into_iter()
-        .filter(|&o| below.is_none_or(|hw| o < hw))
-        .filter(|&o| a.at(o) != b.at(o))
-        .collect()
+    offsets.into_iter().filter(|&o| below.is_none_or(|hw| o < hw)).filter(|&o| a.at(o) != b.at(o)).collect()
 }
 
 fn describe(record: Option<&StoredRecord>) -> String {

@@ -58,12 +58,7 @@ impl Checker for SingleLeaderPerEpoch {
                         });
                     }
                 }
-                Op::Replica(ReplicaEvent::LeaderElected {
-                    tp,
-                    epoch,
-                    leader: Some(leader),
-                    ..
-                }) => {
+                Op::Replica(ReplicaEvent::LeaderElected { tp, epoch, leader: Some(leader), .. }) => {
                     let key = (tp, *epoch);
                     let leader = *leader;
                     if let Some(&(first, since)) = search.elected.get(&key) {

@@ -76,11 +76,7 @@ impl Run {
             .merged(keys, |config| config.get_mut("producers").and_then(|p| p.get_mut(1)))
     }
 
-    fn merged(
-        mut self,
-        keys: &str,
-        table: impl Fn(&mut toml::Table) -> Option<&mut toml::Value>,
-    ) -> Run {
+    fn merged(mut self, keys: &str, table: impl Fn(&mut toml::Table) -> Option<&mut toml::Value>) -> Run {
         assert!(self.history.events.is_empty(), "configure the run before recording events");
         let keys: toml::Table = toml::from_str(keys).expect("TOML keys");
         let target = table(&mut self.config).and_then(toml::Value::as_table_mut).expect("table");
@@ -168,13 +164,7 @@ impl Run {
         self.replica(broker, event)
     }
 
-    pub fn became_follower(
-        &mut self,
-        broker: &str,
-        tp: &str,
-        epoch: Epoch,
-        leader: &str,
-    ) -> &mut Self {
+    pub fn became_follower(&mut self, broker: &str, tp: &str, epoch: Epoch, leader: &str) -> &mut Self {
         let leader = self.node(leader);
         self.replica(broker, ReplicaEvent::BecameFollower { tp: parse_tp(tp), epoch, leader })
     }
@@ -187,8 +177,7 @@ impl Run {
         hw: Offset,
         leader: bool,
     ) -> &mut Self {
-        let event =
-            ReplicaEvent::HighWatermark { tp: parse_tp(tp), epoch, high_watermark: hw, leader };
+        let event = ReplicaEvent::HighWatermark { tp: parse_tp(tp), epoch, high_watermark: hw, leader };
         self.replica(broker, event)
     }
 
@@ -215,16 +204,10 @@ impl Run {
     /// A snapshot group: every listed replica log sampled at the same instant.
     pub fn snapshot(&mut self, logs: &[ReplicaLog]) -> &mut Self {
         for &(broker, tp, high_watermark, records) in logs {
-            let records = records
-                .iter()
-                .map(|&(offset, epoch, value)| StoredRecord { offset, epoch, value })
-                .collect();
+            let records =
+                records.iter().map(|&(offset, epoch, value)| StoredRecord { offset, epoch, value }).collect();
             let node = self.node(broker);
-            self.history.push(
-                self.now,
-                node,
-                Op::ReplicaLog { tp: parse_tp(tp), high_watermark, records },
-            );
+            self.history.push(self.now, node, Op::ReplicaLog { tp: parse_tp(tp), high_watermark, records });
         }
         self.now += 10;
         self
@@ -234,8 +217,7 @@ impl Run {
 
     pub fn fault(&mut self, fault: &str, nodes: &[&str]) -> &mut Self {
         let nodes: Vec<NodeId> = nodes.iter().map(|n| self.node(n)).collect();
-        let op =
-            Op::Fault { fault: fault.to_string(), nodes: nodes.clone(), detail: String::new() };
+        let op = Op::Fault { fault: fault.to_string(), nodes: nodes.clone(), detail: String::new() };
         self.record(nodes.first().copied().unwrap_or(CONTROLLER), op)
     }
 

@@ -51,9 +51,7 @@ pub struct ClusterSpec {
 
 impl Default for ClusterSpec {
     fn default() -> Self {
-        ClusterSpec {
-            brokers: defaults::brokers(),
-        }
+        ClusterSpec { brokers: defaults::brokers() }
     }
 }
 
@@ -104,8 +102,7 @@ impl Default for BrokerSpec {
             replica_fetch_backoff_ms: b.replica_fetch_backoff_ms,
             replica_socket_timeout_ms: b.replica_socket_timeout_ms,
             broker_heartbeat_interval_ms: b.broker_heartbeat_interval_ms,
-            replica_high_watermark_checkpoint_interval_ms: b
-                .replica_high_watermark_checkpoint_interval_ms,
+            replica_high_watermark_checkpoint_interval_ms: b.replica_high_watermark_checkpoint_interval_ms,
             flush: FlushSpec::Never,
             flush_interval_ms: b.flush_interval_ms,
             os_writeback_interval_ms: b.os_writeback_interval_ms,
@@ -123,8 +120,7 @@ pub struct ControllerSpec {
 impl Default for ControllerSpec {
     fn default() -> Self {
         ControllerSpec {
-            broker_session_timeout_ms: broker::config::ControllerConfig::default()
-                .broker_session_timeout_ms,
+            broker_session_timeout_ms: broker::config::ControllerConfig::default().broker_session_timeout_ms,
         }
     }
 }
@@ -377,10 +373,7 @@ impl Expectations {
     }
 
     pub fn listed(&self) -> BTreeMap<&'static str, Expectation> {
-        crate::scenario::CHECKER_NAMES
-            .iter()
-            .filter_map(|&name| self.get(name).map(|e| (name, e)))
-            .collect()
+        crate::scenario::CHECKER_NAMES.iter().filter_map(|&name| self.get(name).map(|e| (name, e))).collect()
     }
 }
 
@@ -437,11 +430,7 @@ pub mod defaults {
         500
     }
     pub fn consumers() -> Vec<ConsumerSpec> {
-        vec![ConsumerSpec {
-            name: None,
-            topics: Vec::new(),
-            fetch_max_wait_ms: fetch_max_wait_ms(),
-        }]
+        vec![ConsumerSpec { name: None, topics: Vec::new(), fetch_max_wait_ms: fetch_max_wait_ms() }]
     }
     pub fn nemesis_targets() -> Vec<String> {
         vec!["random-broker".to_string()]

@@ -1,0 +1,161 @@
+//! The report of one run: each checker's verdict against the scenario, counts, the history hash,
+//! and the command that reproduces the run. Rendered for humans or as JSON.
+
+use crate::check::{self, CheckInput, Counts, Violation};
+use crate::hash;
+use crate::layout::Layout;
+use crate::run::{RunCrash, RunOutput};
+use crate::scenario::{Scenario, CHECKER_NAMES};
+use crate::verdict::{Modality, Outcome};
+use serde::Serialize;
+use std::fmt::Write;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckerVerdict {
+    pub checker: &'static str,
+    pub modality: Modality,
+    pub outcome: Outcome,
+    pub bugs: usize,
+    pub allowed: usize,
+    pub violations: Vec<Violation>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    pub scenario: String,
+    pub file: String,
+    pub seed: u64,
+    pub passed: bool,
+    /// Set when the run could not finish (a panic, the simulated time limit).
+    pub crash: Option<String>,
+    pub history_hash: Option<String>,
+    pub simulated_ms: u64,
+    /// Messages the network delivered.
+    pub messages: u64,
+    pub counts: Counts,
+    pub liveness_gap: Option<String>,
+    pub verdicts: Vec<CheckerVerdict>,
+    pub reproduce: String,
+}
+
+/// The command that reproduces a run on a fresh clone.
+pub fn reproduce_command(file: &str, seed: u64) -> String {
+    format!("cargo run --release -- run {file} --seed {seed}")
+}
+
+impl RunReport {
+    pub fn new(scenario: &Scenario, file: &str, seed: u64, result: &Result<RunOutput, RunCrash>) -> RunReport {
+        let reproduce = reproduce_command(file, seed);
+        let out = match result {
+            Ok(out) => out,
+            Err(crash) => {
+                return RunReport {
+                    scenario: scenario.name.clone(),
+                    file: file.to_string(),
+                    seed,
+                    passed: false,
+                    crash: Some(crash.message.clone()),
+                    history_hash: None,
+                    simulated_ms: 0,
+                    messages: 0,
+                    counts: Counts::default(),
+                    liveness_gap: None,
+                    verdicts: Vec::new(),
+                    reproduce,
+                }
+            }
+        };
+        let layout = Layout::of(scenario);
+        let input = CheckInput { scenario, layout: &layout, history: &out.history };
+        let mut found = check::check_all(&input);
+        let verdicts: Vec<CheckerVerdict> = CHECKER_NAMES
+            .iter()
+            .map(|&name| {
+                let violations = found.remove(name).unwrap_or_default();
+                let modality = Modality::of(scenario, name);
+                let bugs = violations.iter().filter(|v| v.label.is_bug()).count();
+                CheckerVerdict {
+                    checker: name,
+                    modality,
+                    outcome: Outcome::judge(modality, &violations),
+                    bugs,
+                    allowed: violations.len() - bugs,
+                    violations,
+                }
+            })
+            .collect();
+        let passed = verdicts.iter().all(|v| !matches!(v.outcome, Outcome::Failed | Outcome::Missing));
+        RunReport {
+            scenario: scenario.name.clone(),
+            file: file.to_string(),
+            seed,
+            passed,
+            crash: None,
+            history_hash: Some(hash::hex(hash::history_hash(&out.history))),
+            simulated_ms: out.simulated_ms,
+            messages: out.net.delivered,
+            counts: check::counts(&input),
+            liveness_gap: out.liveness_gap.clone(),
+            verdicts,
+            reproduce,
+        }
+    }
+
+    /// A sweep fails on a run with a failed checker or a crash; a missing expected anomaly in
+    /// one seed is judged over the whole sweep instead.
+    pub fn fails_sweep(&self) -> bool {
+        self.crash.is_some() || self.verdicts.iter().any(|v| v.outcome == Outcome::Failed)
+    }
+
+    /// The human-readable report. `max_examples` violations are shown per checker.
+    pub fn render(&self, max_examples: usize) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "{} seed {}", self.scenario, self.seed);
+        if let Some(crash) = &self.crash {
+            let _ = writeln!(s, "  the run crashed: {crash}");
+            let _ = writeln!(s, "reproduce: {}", self.reproduce);
+            return s;
+        }
+        let c = &self.counts;
+        let _ = writeln!(
+            s,
+            "  {:.1} s simulated, {} messages, history {}",
+            self.simulated_ms as f64 / 1000.0,
+            self.messages,
+            self.history_hash.as_deref().unwrap_or("-")
+        );
+        let _ = writeln!(
+            s,
+            "  sends: {} sent, {} acked, {} failed, {} indeterminate; {} lost, {} duplicated; {} read by consumers",
+            c.sent, c.acked, c.failed, c.indeterminate, c.lost, c.duplicated, c.polled
+        );
+        if let Some(gap) = &self.liveness_gap {
+            let _ = writeln!(s, "  did not converge after healing: {gap}");
+        }
+        let _ = writeln!(s, "  {:<24} {:<9} {:<9} violations", "checker", "expect", "verdict");
+        for v in &self.verdicts {
+            let counts = match (v.bugs, v.allowed) {
+                (0, 0) => String::new(),
+                (b, 0) => format!("{b} bug"),
+                (0, a) => format!("{a} allowed"),
+                (b, a) => format!("{b} bug, {a} allowed"),
+            };
+            let _ =
+                writeln!(s, "  {:<24} {:<9} {:<9} {}", v.checker, v.modality.name(), v.outcome.name(), counts);
+            for violation in v.violations.iter().take(max_examples) {
+                let _ = writeln!(s, "      {}", violation.message);
+                if let check::Label::Allowed { reason } = &violation.label {
+                    let _ = writeln!(s, "        allowed: {reason}");
+                }
+            }
+            if v.violations.len() > max_examples && max_examples > 0 {
+                let _ = writeln!(s, "      … and {} more", v.violations.len() - max_examples);
+            }
+        }
+        let _ = writeln!(s, "result: {}", if self.passed { "pass" } else { "FAIL" });
+        if !self.passed {
+            let _ = writeln!(s, "reproduce: {}", self.reproduce);
+        }
+        s
+    }
+}

@@ -1,0 +1,150 @@
+//! Command-line arguments, parsed by clap and resolved into calls on the `sim` crate.
+
+use crate::{demo, exit};
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use sim::report::RunReport;
+use sim::scenario::{self, Scenario};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "kafkasim", version, about = "Deterministic simulation harness for a Kafka-like broker")]
+struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one scenario with one seed and judge it.
+    Run {
+        scenario: PathBuf,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Violations shown per checker.
+        #[arg(long, default_value_t = 3)]
+        examples: usize,
+    },
+    /// Run scenarios over a range of seeds on every core.
+    Sweep {
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+        /// Seeds as A..B (B excluded).
+        #[arg(long, default_value = "0..100")]
+        seeds: String,
+        /// Worker threads; default: the number of cores.
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// One JSON line per run, then one per scenario summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the shipped scenarios with their descriptions.
+    List {
+        #[arg(default_value = "scenarios")]
+        dir: PathBuf,
+    },
+}
+
+pub fn main() -> i32 {
+    let args = Args::parse();
+    let result = match args.command {
+        None => demo::run(),
+        Some(Command::Run { scenario, seed, json, examples }) => run(&scenario, seed, json, examples),
+        Some(Command::Sweep { scenarios, seeds, jobs, json }) => sweep(&scenarios, &seeds, jobs, json),
+        Some(Command::List { dir }) => list(&dir),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e:#}");
+        exit::BAD_INPUT
+    })
+}
+
+fn load(path: &Path) -> Result<Arc<Scenario>> {
+    Ok(Arc::new(scenario::load(path)?))
+}
+
+fn run(path: &Path, seed: u64, json: bool, examples: usize) -> Result<i32> {
+    let scenario = load(path)?;
+    let result = sim::run::run(scenario.clone(), seed);
+    let report = RunReport::new(&scenario, &path.display().to_string(), seed, &result);
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print!("{}", report.render(examples));
+    }
+    Ok(match (&report.crash, report.passed) {
+        (Some(_), _) => exit::CRASH,
+        (None, true) => exit::OK,
+        (None, false) => exit::VIOLATION,
+    })
+}
+
+pub fn parse_seeds(s: &str) -> Result<Range<u64>> {
+    let (a, b) = s.split_once("..").with_context(|| format!("seeds `{s}`: expected A..B, e.g. 0..1000"))?;
+    let a: u64 = a.trim().parse().with_context(|| format!("seeds `{s}`: `{a}` is not a number"))?;
+    let b: u64 = b.trim().parse().with_context(|| format!("seeds `{s}`: `{b}` is not a number"))?;
+    if b <= a {
+        bail!("seeds `{s}`: the range is empty; expected A..B with A < B");
+    }
+    Ok(a..b)
+}
+
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn sweep(paths: &[PathBuf], seeds: &str, jobs: Option<usize>, json: bool) -> Result<i32> {
+    let seeds = parse_seeds(seeds)?;
+    let scenarios: Vec<(PathBuf, Arc<Scenario>)> =
+        paths.iter().map(|p| Ok((p.clone(), load(p)?))).collect::<Result<_>>()?;
+    let jobs = jobs.unwrap_or_else(default_jobs);
+    let mut code = exit::OK;
+    for (path, scenario) in scenarios {
+        let file = path.display().to_string();
+        let started = std::time::Instant::now();
+        let summary = sim::sweep::sweep(scenario, &file, seeds.clone(), jobs, |report| {
+            if json {
+                println!("{}", serde_json::to_string(report).expect("report serializes"));
+            }
+        });
+        let elapsed = started.elapsed().as_secs_f64();
+        if json {
+            println!("{}", serde_json::to_string(&summary)?);
+        } else {
+            print!("{}", summary.render(elapsed));
+        }
+        if summary.crashed > 0 {
+            code = code.max(exit::CRASH);
+        } else if !summary.ok() {
+            code = code.max(exit::VIOLATION);
+        }
+    }
+    Ok(code)
+}
+
+fn list(dir: &Path) -> Result<i32> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    for path in files {
+        match scenario::load(&path) {
+            Ok(s) => {
+                println!("{}", path.display());
+                for line in s.description.trim().lines() {
+                    println!("    {}", line.trim());
+                }
+            }
+            Err(e) => println!("{}\n    (does not load: {e})", path.display()),
+        }
+    }
+    Ok(exit::OK)
+}
