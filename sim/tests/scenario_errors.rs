@@ -366,6 +366,28 @@ fn zero_durations() {
 }
 
 #[test]
+fn times_too_long() {
+    check(
+        &top("duration_ms = 9223372036854775807\n"),
+        Some(1),
+        Some("duration_ms"),
+        "duration_ms 9223372036854775807 is too long; expected at most 10000000000",
+    );
+    check(
+        &with("[[faults]]\nat_ms = 1\nfault = \"crash\"\ntarget = \"broker-1\"\nfor_ms = 10000000001\n"),
+        Some(11),
+        Some("faults[0].for_ms"),
+        "for_ms 10000000001 is too long",
+    );
+    check(
+        &with("[nemesis]\nfaults = [\"crash\"]\ngap_max_ms = 99999999999\n"),
+        Some(9),
+        Some("nemesis.gap_max_ms"),
+        "is too long",
+    );
+}
+
+#[test]
 fn brokers_zero_or_too_many() {
     check(
         &with("[cluster]\nbrokers = 0\n"),
@@ -392,12 +414,18 @@ fn no_topics() {
 }
 
 #[test]
-fn partitions_zero() {
+fn partitions_zero_or_too_many() {
     check(
         &with("[[topics]]\nname = \"x\"\npartitions = 0\n"),
         Some(9),
         Some("topics[1].partitions"),
         "partitions is 0",
+    );
+    check(
+        &BASE.replace("partitions = 3", "partitions = 10001"),
+        Some(6),
+        Some("topics[0].partitions"),
+        "partitions 10001 is too many; expected at most 10000",
     );
 }
 
@@ -532,7 +560,13 @@ fn duplicate_node_names() {
 
 #[test]
 fn reserved_node_names() {
-    for name in ["controller", "final-reader", "random-broker", "all-brokers"] {
+    for name in [
+        "controller",
+        "final-reader",
+        "nemesis",
+        "random-broker",
+        "all-brokers",
+    ] {
         check(
             &with(&format!(
                 "[[producers]]\nname = \"{name}\"\ntopic = \"orders\"\n"

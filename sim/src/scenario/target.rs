@@ -35,9 +35,15 @@ pub enum Target {
     AllBrokers,
 }
 
-/// Node names that are not producer or consumer names: they parse as something else.
-pub(crate) const RESERVED_NAMES: [&str; 4] =
-    ["controller", "final-reader", "random-broker", "all-brokers"];
+/// Names no producer or consumer may take: targets that mean something else, and the harness's
+/// own nodes (`final-reader` reads the logs at the end, `nemesis` records faults and phases).
+pub(crate) const RESERVED_NAMES: [&str; 5] = [
+    "controller",
+    "final-reader",
+    "nemesis",
+    "random-broker",
+    "all-brokers",
+];
 
 const ROLES: [&str; 4] = ["leader", "follower", "followers", "replicas"];
 

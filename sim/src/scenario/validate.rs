@@ -30,6 +30,11 @@ fn fail(path: KeyPath, message: impl Into<String>) -> Check {
 /// Broker ids are node ids 1..=N; clients start at 1000 (see `layout`).
 const MAX_BROKERS: u32 = 999;
 const MAX_CLIENTS_PER_KIND: usize = 1000;
+/// Far beyond any useful run, and small enough that the harness can add a few times together
+/// and hand them to the simulated clock without overflow.
+pub const MAX_MS: u64 = 10_000_000_000;
+/// Far beyond any useful run; keeps per-partition state from exhausting memory.
+pub const MAX_PARTITIONS: u32 = 10_000;
 
 /// Kinds a nemesis can draw: each one is undone when its random duration ends.
 pub const NEMESIS_KINDS: [FaultKind; 6] = [
@@ -44,6 +49,7 @@ pub const NEMESIS_KINDS: [FaultKind; 6] = [
 pub fn validate(s: &Scenario) -> Check {
     let root = KeyPath::root();
     top_level(s, &root)?;
+    times(s)?;
     cluster(s, &root.key("cluster"))?;
     broker(&s.broker, &root.key("broker"))?;
     positive(
@@ -83,6 +89,44 @@ fn top_level(s: &Scenario, root: &KeyPath) -> Check {
     }
     positive(s.duration_ms, &root.key("duration_ms"))?;
     positive(s.liveness_timeout_ms, &root.key("liveness_timeout_ms"))
+}
+
+/// Every `*_ms` key, wherever it is, is at most `MAX_MS`.
+fn times(s: &Scenario) -> Check {
+    match toml::Value::try_from(s) {
+        Ok(value) => times_in(&value, &KeyPath::root(), false),
+        // Not reachable for a scenario that was just deserialized from TOML.
+        Err(e) => fail(
+            KeyPath::root(),
+            format!("the scenario cannot be printed back: {e}"),
+        ),
+    }
+}
+
+fn times_in(value: &toml::Value, path: &KeyPath, is_ms: bool) -> Check {
+    match value {
+        toml::Value::Table(table) => {
+            for (key, v) in table {
+                times_in(v, &path.key(key), key.ends_with("_ms"))?;
+            }
+        }
+        toml::Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                times_in(v, &path.index(i), is_ms)?;
+            }
+        }
+        toml::Value::Integer(ms) if is_ms && *ms as u64 > MAX_MS => {
+            return fail(
+                path.clone(),
+                format!(
+                    "{} {ms} is too long; expected at most {MAX_MS} (about 115 days)",
+                    last_key(path)
+                ),
+            );
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 fn cluster(s: &Scenario, path: &KeyPath) -> Check {
@@ -169,6 +213,15 @@ fn topics(s: &Scenario, path: &KeyPath) -> Check {
         }
         if t.partitions == 0 {
             return fail(at.key("partitions"), "partitions is 0; expected at least 1");
+        }
+        if t.partitions > MAX_PARTITIONS {
+            return fail(
+                at.key("partitions"),
+                format!(
+                    "partitions {} is too many; expected at most {MAX_PARTITIONS}",
+                    t.partitions
+                ),
+            );
         }
         let rf = t.replication_factor;
         if rf == 0 {
