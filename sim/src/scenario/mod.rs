@@ -159,3 +159,70 @@ impl<'de> serde::de::Visitor<'de> for TargetsVisitor {
         Ok(Targets::Many(targets))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::fields::fields;
+    use super::*;
+
+    /// scenarios/README.md documents every key the model accepts, every checker and every fault
+    /// kind; a key added to the model without documentation fails here.
+    #[test]
+    fn readme_documents_every_key() {
+        let readme = include_str!("../../../scenarios/README.md");
+        let sections = [
+            ("top level", fields::<Scenario>()),
+            ("[cluster]", fields::<ClusterSpec>()),
+            ("[broker]", fields::<BrokerSpec>()),
+            ("[controller]", fields::<ControllerSpec>()),
+            ("[network]", fields::<NetworkSpec>()),
+            ("[[topics]]", fields::<TopicSpec>()),
+            ("[[producers]]", fields::<ProducerSpec>()),
+            ("[[consumers]]", fields::<ConsumerSpec>()),
+            ("[[faults]]", fields::<FaultSpec>()),
+            ("[nemesis]", fields::<NemesisSpec>()),
+            ("[expect]", fields::<Expectations>()),
+        ];
+        for (section, keys) in sections {
+            assert!(!keys.is_empty(), "{section} has keys");
+            for key in keys {
+                let documented = [
+                    format!("| `{key}` |"),
+                    format!("## `[{key}]`"),
+                    format!("## `[[{key}]]`"),
+                ];
+                assert!(
+                    documented.iter().any(|d| readme.contains(d)),
+                    "scenarios/README.md has no table row or section for `{key}` of {section}"
+                );
+            }
+        }
+        for checker in CHECKER_NAMES {
+            assert!(
+                readme.contains(&format!("| `{checker}` |")),
+                "no row for checker {checker}"
+            );
+        }
+        for kind in [
+            FaultKind::Partition,
+            FaultKind::Heal,
+            FaultKind::Crash,
+            FaultKind::Restart,
+            FaultKind::PowerLoss,
+            FaultKind::Pause,
+            FaultKind::Resume,
+            FaultKind::PacketLoss,
+            FaultKind::Latency,
+        ] {
+            assert!(
+                readme.contains(&format!("| `{kind}` |")),
+                "no row for fault kind {kind}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_checker_has_an_expect_key() {
+        assert_eq!(fields::<Expectations>(), CHECKER_NAMES);
+    }
+}
