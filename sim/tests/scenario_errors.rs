@@ -73,6 +73,22 @@ fn syntax_error() {
 }
 
 #[test]
+fn syntax_error_without_a_message_of_its_own() {
+    check(
+        &with("\r"),
+        Some(7),
+        None,
+        "invalid TOML; expected a `key = value` line",
+    );
+    check(
+        &with("a = \"é\r\"\n"),
+        Some(7),
+        None,
+        "invalid basic string (column 7)",
+    );
+}
+
+#[test]
 fn unknown_key_lists_the_expected_keys() {
     check(
         &with("partitons = 3\n"),

@@ -78,6 +78,15 @@ impl ScenarioError {
             path = Some(KeyPath::root().key(missing));
         }
         let mut message = message;
+        if message.is_empty() {
+            message =
+                "invalid TOML; expected a `key = value` line, a `[table]` header or a comment"
+                    .to_string();
+        }
+        if let (false, Some(span)) = (spans.is_document(), err.span()) {
+            // A syntax error has no key to name: the column says where on the line it is.
+            message.push_str(&format!(" (column {})", spans.column_at(span.start)));
+        }
         if let (Some(unknown), Some(path)) = (unknown_key(err.message()), &path) {
             if path.depth() > 1 && fields::<Scenario>().contains(&unknown) {
                 message.push_str(&format!(

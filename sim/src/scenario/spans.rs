@@ -176,6 +176,20 @@ impl<'a> Spans<'a> {
             .count()
     }
 
+    /// 1-based column, in characters, of a byte offset (clamped to the text).
+    pub fn column_at(&self, offset: usize) -> usize {
+        let before = &self.source.as_bytes()[..offset.min(self.source.len())];
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        // Count characters, not bytes: continuation bytes of UTF-8 are 0b10xxxxxx.
+        1 + before[line_start..]
+            .iter()
+            .filter(|&&b| b & 0xC0 != 0x80)
+            .count()
+    }
+
     /// The line of the deepest part of `path` that the file spells out: the key itself when it
     /// is there, else the table or array element that lacks it. `None` when not even the first
     /// segment is in the file (the value is a default).
