@@ -274,7 +274,8 @@ pub enum FaultKind {
 }
 
 /// One target or several: `target = "leader(orders/0)"` or `target = ["broker-1", "broker-2"]`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Deserialized by hand in `scenario/mod.rs`, so a wrong type gets a clear message.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Targets {
     One(String),
