@@ -29,6 +29,9 @@ enum Command {
         /// Violations shown per checker.
         #[arg(long, default_value_t = 3)]
         examples: usize,
+        /// Write the run's history to this file, one JSON event per line.
+        #[arg(long)]
+        history: Option<PathBuf>,
     },
     /// Run scenarios over a range of seeds on every core.
     Sweep {
@@ -55,7 +58,9 @@ pub fn main() -> i32 {
     let args = Args::parse();
     let result = match args.command {
         None => demo::run(),
-        Some(Command::Run { scenario, seed, json, examples }) => run(&scenario, seed, json, examples),
+        Some(Command::Run { scenario, seed, json, examples, history }) => {
+            run(&scenario, seed, json, examples, history.as_deref())
+        }
         Some(Command::Sweep { scenarios, seeds, jobs, json }) => sweep(&scenarios, &seeds, jobs, json),
         Some(Command::List { dir }) => list(&dir),
     };
@@ -69,9 +74,12 @@ fn load(path: &Path) -> Result<Arc<Scenario>> {
     Ok(Arc::new(scenario::load(path)?))
 }
 
-fn run(path: &Path, seed: u64, json: bool, examples: usize) -> Result<i32> {
+fn run(path: &Path, seed: u64, json: bool, examples: usize, history: Option<&Path>) -> Result<i32> {
     let scenario = load(path)?;
     let result = sim::run::run(scenario.clone(), seed);
+    if let (Some(file), Ok(out)) = (history, &result) {
+        write_history(file, &out.history)?;
+    }
     let report = RunReport::new(&scenario, &path.display().to_string(), seed, &result);
     if json {
         println!("{}", serde_json::to_string(&report)?);
@@ -147,4 +155,20 @@ fn list(dir: &Path) -> Result<i32> {
         }
     }
     Ok(exit::OK)
+}
+
+fn write_history(file: &Path, history: &sim::history::History) -> Result<()> {
+    use std::io::Write;
+    let f = std::fs::File::create(file).with_context(|| format!("cannot create {}", file.display()))?;
+    let mut w = std::io::BufWriter::new(f);
+    for e in &history.events {
+        let line = serde_json::json!({
+            "time_ms": e.time_ms,
+            "node": history.node_name(e.node),
+            "op": e.op,
+        });
+        writeln!(w, "{line}")?;
+    }
+    w.flush()?;
+    Ok(())
 }

@@ -111,6 +111,8 @@ pub struct Broker {
     next_isr_check_ms: Millis,
     next_flush_ms: Millis,
     next_checkpoint_ms: Millis,
+    /// When `poll` last ran: a fetch retry due by then was already considered.
+    polled_at: Millis,
 }
 
 /// A replica's state as the harness probes it for liveness and snapshots.
@@ -162,6 +164,7 @@ impl Broker {
             next_isr_check_ms: now + config.replica_lag_time_max_ms / 2,
             next_flush_ms: now + flush_period.unwrap_or(0),
             next_checkpoint_ms: now + config.replica_high_watermark_checkpoint_interval_ms,
+            polled_at: now,
             config,
         }
     }
@@ -251,8 +254,8 @@ impl Broker {
         self.poll(now, out);
     }
 
-    /// The earliest future time `on_timer` has work to do.
-    pub fn next_deadline(&self, now: Millis) -> Millis {
+    /// The earliest time `on_timer` has work to do.
+    pub fn next_deadline(&self) -> Millis {
         let mut d = self.next_isr_check_ms.min(self.next_checkpoint_ms);
         if Self::flush_period(&self.config).is_some() {
             d = d.min(self.next_flush_ms);
@@ -267,7 +270,7 @@ impl Broker {
             d = d.min(self.metadata_fetch_retry_at);
         }
         for f in self.fetchers.values() {
-            if !f.in_flight && f.retry_at > now {
+            if !f.in_flight && f.retry_at > self.polled_at {
                 d = d.min(f.retry_at);
             }
         }
@@ -286,6 +289,7 @@ impl Broker {
     // ----- sending, driven by state ----------------------------------------------------------
 
     fn poll(&mut self, now: Millis, out: &mut Outbox) {
+        self.polled_at = now;
         if let Session::Unregistered { retry_at } = self.session {
             if now >= retry_at {
                 self.session = Session::Registering;

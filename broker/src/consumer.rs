@@ -47,6 +47,8 @@ pub struct Consumer {
     retry_at: BTreeMap<BrokerId, Millis>,
     next_correlation: CorrelationId,
     events: Vec<ConsumerEvent>,
+    /// When `poll` last ran: a fetch retry due by then was already considered.
+    polled_at: Millis,
 }
 
 impl Consumer {
@@ -64,6 +66,7 @@ impl Consumer {
             retry_at: BTreeMap::new(),
             next_correlation: 0,
             events: Vec::new(),
+            polled_at: 0,
         }
     }
 
@@ -77,8 +80,8 @@ impl Consumer {
         !self.positions.is_empty() && self.positions.values().all(|p| p.caught_up)
     }
 
-    /// The earliest future time `on_timer` has work to do.
-    pub fn next_deadline(&self, now: Millis) -> Millis {
+    /// The earliest time `on_timer` has work to do.
+    pub fn next_deadline(&self) -> Millis {
         let mut d = Millis::MAX;
         if let Some((_, _, deadline)) = self.metadata_request {
             d = d.min(deadline);
@@ -89,7 +92,7 @@ impl Consumer {
             d = d.min(f.deadline);
         }
         for (b, &t) in &self.retry_at {
-            if t > now && !self.fetches.values().any(|f| f.broker == *b) {
+            if t > self.polled_at && !self.fetches.values().any(|f| f.broker == *b) {
                 d = d.min(t);
             }
         }
@@ -200,6 +203,7 @@ impl Consumer {
     }
 
     fn poll(&mut self, now: Millis, out: &mut Outbox) {
+        self.polled_at = now;
         if self.metadata_wanted && self.metadata_request.is_none() && now >= self.metadata_retry_at {
             let n = self.config.bootstrap.len();
             if n > 0 {

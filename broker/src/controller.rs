@@ -104,7 +104,7 @@ impl Controller {
         &self.state.image
     }
 
-    pub fn next_deadline(&self, _now: Millis) -> Millis {
+    pub fn next_deadline(&self) -> Millis {
         let sessions =
             self.state.image.brokers.iter().filter(|(_, r)| !r.fenced).map(|(b, _)| self.session_expiry(*b));
         let parked = self.parked.iter().map(|p| p.deadline);

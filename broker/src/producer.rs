@@ -54,6 +54,8 @@ pub struct Producer {
     in_flight: BTreeMap<CorrelationId, InFlight>,
     next_correlation: CorrelationId,
     completions: Vec<Completion>,
+    /// When `poll` last ran: a retry due by then was already considered (and was blocked, or sent).
+    polled_at: Millis,
 }
 
 impl Producer {
@@ -69,6 +71,7 @@ impl Producer {
             in_flight: BTreeMap::new(),
             next_correlation: 0,
             completions: Vec::new(),
+            polled_at: 0,
         }
     }
 
@@ -112,8 +115,8 @@ impl Producer {
         }
     }
 
-    /// The earliest future time `on_timer` has work to do.
-    pub fn next_deadline(&self, now: Millis) -> Millis {
+    /// The earliest time `on_timer` has work to do.
+    pub fn next_deadline(&self) -> Millis {
         let mut d = Millis::MAX;
         if let Some((_, _, deadline)) = self.metadata_request {
             d = d.min(deadline);
@@ -125,8 +128,9 @@ impl Producer {
         }
         for q in self.queues.values() {
             if let Some(p) = q.front() {
-                // A ready batch that could not be sent waits for a response or metadata, not a timer.
-                if p.not_before > now {
+                // A retry that was due at the last poll and still queued is blocked on a response
+                // or on metadata, not on time.
+                if p.not_before > self.polled_at {
                     d = d.min(p.not_before);
                 }
                 d = d.min(p.created_ms + self.config.delivery_timeout_ms);
@@ -276,6 +280,7 @@ impl Producer {
     }
 
     fn poll(&mut self, now: Millis, out: &mut Outbox) {
+        self.polled_at = now;
         if self.metadata_wanted && self.metadata_request.is_none() && now >= self.metadata_retry_at {
             self.request_metadata(now, out);
         }

@@ -208,12 +208,12 @@ impl NodeSlot {
         }
     }
 
-    fn next_deadline(&self, now: Millis) -> Millis {
+    fn next_deadline(&self) -> Millis {
         match self.running() {
-            Some(Running::Broker(b)) => b.next_deadline(now),
-            Some(Running::Controller(c)) => c.next_deadline(now),
-            Some(Running::Producer(app)) => app.next_deadline(now),
-            Some(Running::Consumer(app)) => app.client().map_or(Millis::MAX, |c| c.next_deadline(now)),
+            Some(Running::Broker(b)) => b.next_deadline(),
+            Some(Running::Controller(c)) => c.next_deadline(),
+            Some(Running::Producer(app)) => app.next_deadline(),
+            Some(Running::Consumer(app)) => app.client().map_or(Millis::MAX, |c| c.next_deadline()),
             None => Millis::MAX,
         }
     }
@@ -275,11 +275,11 @@ pub async fn node_main(ctx: NodeContext) {
             ctx.slot.lock().expect("slot lock").step(now, Input::Delivery(delivery), &mut out, &mut ops);
             ctx.carry(now, &mut out, &mut ops);
         }
-        let mut deadline = ctx.slot.lock().expect("slot lock").next_deadline(now);
+        let mut deadline = ctx.slot.lock().expect("slot lock").next_deadline();
         if deadline <= now {
             let mut slot = ctx.slot.lock().expect("slot lock");
             slot.step(now, Input::Timer, &mut out, &mut ops);
-            deadline = slot.next_deadline(now);
+            deadline = slot.next_deadline();
             drop(slot);
             ctx.carry(now, &mut out, &mut ops);
         }

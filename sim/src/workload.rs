@@ -99,8 +99,8 @@ impl ProducerApp {
         (due < self.stop_ms).then_some(due)
     }
 
-    pub fn next_deadline(&self, now: Millis) -> Millis {
-        let client = self.client.as_ref().map_or(Millis::MAX, |c| c.next_deadline(now));
+    pub fn next_deadline(&self) -> Millis {
+        let client = self.client.as_ref().map_or(Millis::MAX, |c| c.next_deadline());
         client.min(self.next_send_ms().unwrap_or(Millis::MAX))
     }
 

@@ -1,0 +1,81 @@
+//! The command line's contract: exit codes, the reproduce line, errors that name file and line.
+
+use std::process::{Command, Output};
+
+fn kafkasim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kafkasim"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("kafkasim runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn a_passing_run_exits_0_and_reports_every_checker() {
+    let o = kafkasim(&["run", "scenarios/acks1-leader-crash.toml", "--seed", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let text = stdout(&o);
+    for checker in sim::scenario::CHECKER_NAMES {
+        assert!(text.contains(checker), "report lacks {checker}:\n{text}");
+    }
+    assert!(text.contains("lost-write               expected  found"), "{text}");
+    assert!(text.contains("history "), "{text}");
+}
+
+#[test]
+fn a_failing_run_exits_1_and_prints_the_command_that_reproduces_it() {
+    // The acks=1 scenario with the expectation turned around: a lost write must now never happen.
+    let dir = std::env::temp_dir().join(format!("kafkasim-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("acks1-never.toml");
+    let source = std::fs::read_to_string("scenarios/acks1-leader-crash.toml")
+        .unwrap()
+        .replace("lost-write = \"expected\"", "lost-write = \"never\"");
+    std::fs::write(&file, source).unwrap();
+    let o = kafkasim(&["run", file.to_str().unwrap(), "--seed", "4"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let expected = format!("reproduce: cargo run --release -- run {} --seed 4", file.display());
+    assert!(stdout(&o).contains(&expected), "{}", stdout(&o));
+}
+
+#[test]
+fn a_bad_scenario_exits_2_naming_file_line_and_key() {
+    let dir = std::env::temp_dir().join(format!("kafkasim-cli-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("typo.toml");
+    std::fs::write(&file, "name = \"x\"\ndescription = \"y\"\n\n[[topics]]\nname = \"t\"\nreplication_factr = 3\n").unwrap();
+    let o = kafkasim(&["run", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("typo.toml:6"), "{err}");
+    assert!(err.contains("replication_factr"), "{err}");
+}
+
+#[test]
+fn json_report_has_verdicts_and_hash() {
+    let o = kafkasim(&["run", "scenarios/standard-acks-all.toml", "--seed", "2", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v["verdicts"].as_array().map(Vec::len), Some(sim::scenario::CHECKER_NAMES.len()));
+    assert_eq!(v["history_hash"].as_str().map(str::len), Some(16));
+    assert_eq!(v["passed"], serde_json::Value::Bool(o.status.code() == Some(0)));
+}
+
+#[test]
+fn list_shows_every_scenario_with_its_description() {
+    let o = kafkasim(&["list"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    assert!(text.contains("scenarios/acks1-leader-crash.toml"), "{text}");
+    assert!(text.contains("acknowledges a write as soon as it has appended it"), "{text}");
+    assert!(!text.contains("does not load"), "{text}");
+}
+
+#[test]
+fn bad_seed_range_is_bad_input() {
+    let o = kafkasim(&["sweep", "scenarios/standard-acks-all.toml", "--seeds", "5..2"]);
+    assert_eq!(o.status.code(), Some(2));
+}
