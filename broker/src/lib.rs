@@ -6,5 +6,6 @@
 pub mod config;
 pub mod effect;
 pub mod metadata;
+pub mod partitioner;
 pub mod protocol;
 pub mod types;
