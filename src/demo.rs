@@ -12,7 +12,10 @@ const DEMO_SEEDS: u64 = 8;
 const SCENARIOS: [(&str, &str); 3] = [
     ("scenarios/acks1-leader-crash.toml", include_str!("../scenarios/acks1-leader-crash.toml")),
     ("scenarios/acks-all-leader-crashes.toml", include_str!("../scenarios/acks-all-leader-crashes.toml")),
-    ("scenarios/hw-truncation-fast-failover.toml", include_str!("../scenarios/hw-truncation-fast-failover.toml")),
+    (
+        "scenarios/hw-truncation-fast-failover.toml",
+        include_str!("../scenarios/hw-truncation-fast-failover.toml"),
+    ),
 ];
 
 pub fn run() -> Result<i32> {
@@ -30,6 +33,8 @@ pub fn run() -> Result<i32> {
         }
     }
     println!("next: `cargo run --release -- run scenarios/acks1-leader-crash.toml --seed 0` for one run in detail,");
-    println!("      `cargo run --release -- list` for every scenario, `cargo test --release` for the full sweeps.");
+    println!(
+        "      `cargo run --release -- list` for every scenario, `cargo test --release` for the full sweeps."
+    );
     Ok(code)
 }

@@ -47,7 +47,11 @@ fn a_bad_scenario_exits_2_naming_file_line_and_key() {
     let dir = std::env::temp_dir().join(format!("kafkasim-cli-bad-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("typo.toml");
-    std::fs::write(&file, "name = \"x\"\ndescription = \"y\"\n\n[[topics]]\nname = \"t\"\nreplication_factr = 3\n").unwrap();
+    std::fs::write(
+        &file,
+        "name = \"x\"\ndescription = \"y\"\n\n[[topics]]\nname = \"t\"\nreplication_factr = 3\n",
+    )
+    .unwrap();
     let o = kafkasim(&["run", file.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);

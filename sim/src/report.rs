@@ -44,7 +44,12 @@ pub fn reproduce_command(file: &str, seed: u64) -> String {
 }
 
 impl RunReport {
-    pub fn new(scenario: &Scenario, file: &str, seed: u64, result: &Result<RunOutput, RunCrash>) -> RunReport {
+    pub fn new(
+        scenario: &Scenario,
+        file: &str,
+        seed: u64,
+        result: &Result<RunOutput, RunCrash>,
+    ) -> RunReport {
         let reproduce = reproduce_command(file, seed);
         let out = match result {
             Ok(out) => out,
@@ -140,8 +145,14 @@ impl RunReport {
                 (0, a) => format!("{a} allowed"),
                 (b, a) => format!("{b} bug, {a} allowed"),
             };
-            let _ =
-                writeln!(s, "  {:<24} {:<9} {:<9} {}", v.checker, v.modality.name(), v.outcome.name(), counts);
+            let _ = writeln!(
+                s,
+                "  {:<24} {:<9} {:<9} {}",
+                v.checker,
+                v.modality.name(),
+                v.outcome.name(),
+                counts
+            );
             for violation in v.violations.iter().take(max_examples) {
                 let _ = writeln!(s, "      {}", violation.message);
                 if let check::Label::Allowed { reason } = &violation.label {

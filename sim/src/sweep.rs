@@ -54,7 +54,8 @@ pub fn sweep(
     let (tx, rx) = mpsc::channel::<RunReport>();
     let workers: Vec<_> = (0..jobs.max(1))
         .map(|_| {
-            let (next, tx, scenario, file, end) = (next.clone(), tx.clone(), scenario.clone(), file.to_string(), seeds.end);
+            let (next, tx, scenario, file, end) =
+                (next.clone(), tx.clone(), scenario.clone(), file.to_string(), seeds.end);
             std::thread::spawn(move || loop {
                 let seed = next.fetch_add(1, Ordering::Relaxed);
                 if seed >= end {
@@ -100,7 +101,9 @@ pub fn sweep(
     summary.missing_expected = CHECKER_NAMES
         .iter()
         .copied()
-        .filter(|&c| Modality::of(&scenario, c) == Modality::Expected && !found.get(c).copied().unwrap_or(false))
+        .filter(|&c| {
+            Modality::of(&scenario, c) == Modality::Expected && !found.get(c).copied().unwrap_or(false)
+        })
         .collect();
     summary
 }

@@ -33,10 +33,7 @@ fn check(source: &str, line: Option<usize>, key: Option<&str>, fragment: &str) {
     let e = err(source);
     assert_eq!(e.file, "t.toml", "{e}");
     assert_eq!((e.line, e.key.as_deref()), (line, key), "{e}");
-    assert!(
-        e.message.contains(fragment),
-        "message lacks {fragment:?}: {e}"
-    );
+    assert!(e.message.contains(fragment), "message lacks {fragment:?}: {e}");
     let shown = e.to_string();
     let location = match line {
         Some(l) => format!("t.toml:{l}: "),
@@ -57,35 +54,15 @@ fn base_is_valid() {
 
 #[test]
 fn syntax_error() {
-    check(
-        &with("[[producers]]\ntopic = \"orders\n"),
-        Some(8),
-        None,
-        "invalid basic string",
-    );
+    check(&with("[[producers]]\ntopic = \"orders\n"), Some(8), None, "invalid basic string");
     check(&with("[broker\n"), Some(7), None, "invalid table header");
-    check(
-        &with("partitions = 3\n"),
-        Some(7),
-        None,
-        "duplicate key `partitions`",
-    );
+    check(&with("partitions = 3\n"), Some(7), None, "duplicate key `partitions`");
 }
 
 #[test]
 fn syntax_error_without_a_message_of_its_own() {
-    check(
-        &with("\r"),
-        Some(7),
-        None,
-        "invalid TOML; expected a `key = value` line",
-    );
-    check(
-        &with("a = \"é\r\"\n"),
-        Some(7),
-        None,
-        "invalid basic string (column 7)",
-    );
+    check(&with("\r"), Some(7), None, "invalid TOML; expected a `key = value` line");
+    check(&with("a = \"é\r\"\n"), Some(7), None, "invalid basic string (column 7)");
 }
 
 #[test]
@@ -97,12 +74,7 @@ fn unknown_key_lists_the_expected_keys() {
         "unknown key `partitons`; expected one of `name`, `partitions`, `replication_factor`, \
          `min_insync_replicas`, `unclean_leader_election_enable`",
     );
-    check(
-        &with("[cluster]\nbrokrs = 3\n"),
-        Some(8),
-        Some("cluster.brokrs"),
-        "expected `brokers`",
-    );
+    check(&with("[cluster]\nbrokrs = 3\n"), Some(8), Some("cluster.brokrs"), "expected `brokers`");
     check(
         &with("[[faults]]\nat_ms = 1\nfault = \"heal\"\ntargets = \"broker-1\"\n"),
         Some(10),
@@ -113,12 +85,7 @@ fn unknown_key_lists_the_expected_keys() {
 
 #[test]
 fn unknown_section() {
-    check(
-        &with("[clustr]\nbrokers = 3\n"),
-        Some(7),
-        Some("clustr"),
-        "expected one of `name`, `description`",
-    );
+    check(&with("[clustr]\nbrokers = 3\n"), Some(7), Some("clustr"), "expected one of `name`, `description`");
 }
 
 #[test]
@@ -149,12 +116,7 @@ fn wrong_type() {
         Some("topics[0].replication_factor"),
         "expected an integer from 0 to 4294967295, found string \"three\"",
     );
-    check(
-        &top("duration_ms = 1.5\n"),
-        Some(1),
-        Some("duration_ms"),
-        "expected a non-negative integer",
-    );
+    check(&top("duration_ms = 1.5\n"), Some(1), Some("duration_ms"), "expected a non-negative integer");
     check(
         "name = \"t\"\ndescription = \"d\"\ntopics = 3\n",
         Some(3),
@@ -221,72 +183,30 @@ fn unknown_value_of_an_enum() {
 
 #[test]
 fn bad_acks() {
-    let producer = |acks: &str| {
-        with(&format!(
-            "[[producers]]\ntopic = \"orders\"\nacks = {acks}\n"
-        ))
-    };
-    check(
-        &producer("2"),
-        Some(9),
-        Some("producers[0].acks"),
-        "invalid acks 2; expected 0, 1 or \"all\"",
-    );
-    check(
-        &producer("\"leader\""),
-        Some(9),
-        Some("producers[0].acks"),
-        "invalid acks \"leader\"",
-    );
-    check(
-        &producer("true"),
-        Some(9),
-        Some("producers[0].acks"),
-        "expected 0, 1 or \"all\", found boolean",
-    );
+    let producer = |acks: &str| with(&format!("[[producers]]\ntopic = \"orders\"\nacks = {acks}\n"));
+    check(&producer("2"), Some(9), Some("producers[0].acks"), "invalid acks 2; expected 0, 1 or \"all\"");
+    check(&producer("\"leader\""), Some(9), Some("producers[0].acks"), "invalid acks \"leader\"");
+    check(&producer("true"), Some(9), Some("producers[0].acks"), "expected 0, 1 or \"all\", found boolean");
 }
 
 #[test]
 fn target_of_the_wrong_type() {
-    let fault = |target: &str| {
-        with(&format!(
-            "[[faults]]\nat_ms = 1\nfault = \"crash\"\ntarget = {target}\n"
-        ))
-    };
-    check(
-        &fault("5"),
-        Some(10),
-        Some("faults[0].target"),
-        "expected a target such as \"broker-1\"",
-    );
-    check(
-        &fault("[\"broker-1\", 5]"),
-        Some(10),
-        Some("faults[0].target[1]"),
-        "expected a string",
-    );
+    let fault =
+        |target: &str| with(&format!("[[faults]]\nat_ms = 1\nfault = \"crash\"\ntarget = {target}\n"));
+    check(&fault("5"), Some(10), Some("faults[0].target"), "expected a target such as \"broker-1\"");
+    check(&fault("[\"broker-1\", 5]"), Some(10), Some("faults[0].target[1]"), "expected a string");
 }
 
 #[test]
 fn missing_top_level_keys() {
-    check(
-        &BASE.replace("name = \"t\"\n", ""),
-        None,
-        Some("name"),
-        "missing required key `name`",
-    );
+    check(&BASE.replace("name = \"t\"\n", ""), None, Some("name"), "missing required key `name`");
     check(
         &BASE.replace("description = \"d\"\n", ""),
         None,
         Some("description"),
         "missing required key `description`",
     );
-    check(
-        "name = \"t\"\ndescription = \"d\"\n",
-        None,
-        Some("topics"),
-        "missing required key `topics`",
-    );
+    check("name = \"t\"\ndescription = \"d\"\n", None, Some("topics"), "missing required key `topics`");
 }
 
 #[test]
@@ -303,12 +223,7 @@ fn missing_keys_of_tables() {
         Some("faults[0].at_ms"),
         "missing required key `at_ms`",
     );
-    check(
-        &with("[[faults]]\nat_ms = 5\n"),
-        Some(7),
-        Some("faults[0].fault"),
-        "missing required key `fault`",
-    );
+    check(&with("[[faults]]\nat_ms = 5\n"), Some(7), Some("faults[0].fault"), "missing required key `fault`");
     check(
         &with("[[topics]]\npartitions = 2\n"),
         Some(7),
@@ -339,12 +254,7 @@ fn missing_keys_of_tables() {
 
 #[test]
 fn empty_name_or_description() {
-    check(
-        &BASE.replace("name = \"t\"", "name = \" \""),
-        Some(1),
-        Some("name"),
-        "name is empty",
-    );
+    check(&BASE.replace("name = \"t\"", "name = \" \""), Some(1), Some("name"), "name is empty");
     check(
         &BASE.replace("description = \"d\"", "description = \"\""),
         Some(2),
@@ -355,18 +265,8 @@ fn empty_name_or_description() {
 
 #[test]
 fn zero_durations() {
-    check(
-        &top("duration_ms = 0\n"),
-        Some(1),
-        Some("duration_ms"),
-        "duration_ms is 0; expected at least 1",
-    );
-    check(
-        &top("liveness_timeout_ms = 0\n"),
-        Some(1),
-        Some("liveness_timeout_ms"),
-        "expected at least 1",
-    );
+    check(&top("duration_ms = 0\n"), Some(1), Some("duration_ms"), "duration_ms is 0; expected at least 1");
+    check(&top("liveness_timeout_ms = 0\n"), Some(1), Some("liveness_timeout_ms"), "expected at least 1");
     check(
         &with("[controller]\nbroker_session_timeout_ms = 0\n"),
         Some(8),
@@ -411,12 +311,7 @@ fn brokers_zero_or_too_many() {
         Some("cluster.brokers"),
         "brokers is 0; expected at least 1",
     );
-    check(
-        &with("[cluster]\nbrokers = 1000\n"),
-        Some(8),
-        Some("cluster.brokers"),
-        "expected at most 999",
-    );
+    check(&with("[cluster]\nbrokers = 1000\n"), Some(8), Some("cluster.brokers"), "expected at most 999");
 }
 
 #[test]
@@ -514,12 +409,7 @@ fn bad_topic_names() {
         Some("topics[0].name"),
         "is not a topic name",
     );
-    check(
-        &BASE.replace("\"orders\"", "\"a/b\""),
-        Some(5),
-        Some("topics[0].name"),
-        "letters, digits",
-    );
+    check(&BASE.replace("\"orders\"", "\"a/b\""), Some(5), Some("topics[0].name"), "letters, digits");
     check(
         &BASE.replace("\"orders\"", "\"__internal\""),
         Some(5),
@@ -560,14 +450,18 @@ fn duplicate_node_names() {
     );
     // An explicit name that another producer has by default.
     check(
-        &with("[[producers]]\ntopic = \"orders\"\n[[producers]]\nname = \"producer-1\"\ntopic = \"orders\"\n"),
+        &with(
+            "[[producers]]\ntopic = \"orders\"\n[[producers]]\nname = \"producer-1\"\ntopic = \"orders\"\n",
+        ),
         Some(10),
         Some("producers[1].name"),
         "already used by producers[0] (its default name)",
     );
     // A default name that an earlier explicit name took: the later one is blamed.
     check(
-        &with("[[producers]]\nname = \"producer-2\"\ntopic = \"orders\"\n[[producers]]\ntopic = \"orders\"\n"),
+        &with(
+            "[[producers]]\nname = \"producer-2\"\ntopic = \"orders\"\n[[producers]]\ntopic = \"orders\"\n",
+        ),
         Some(10),
         Some("producers[1]"),
         "expected a `name` for one of them",
@@ -576,17 +470,9 @@ fn duplicate_node_names() {
 
 #[test]
 fn reserved_node_names() {
-    for name in [
-        "controller",
-        "final-reader",
-        "nemesis",
-        "random-broker",
-        "all-brokers",
-    ] {
+    for name in ["controller", "final-reader", "nemesis", "random-broker", "all-brokers"] {
         check(
-            &with(&format!(
-                "[[producers]]\nname = \"{name}\"\ntopic = \"orders\"\n"
-            )),
+            &with(&format!("[[producers]]\nname = \"{name}\"\ntopic = \"orders\"\n")),
             Some(8),
             Some("producers[0].name"),
             "is reserved for the harness",
@@ -609,21 +495,14 @@ fn reserved_node_names() {
 #[test]
 fn too_many_clients() {
     let many = "[[consumers]]\n".repeat(1001);
-    check(
-        &with(&many),
-        Some(7),
-        Some("consumers"),
-        "1001 consumers are too many; expected at most 1000",
-    );
+    check(&with(&many), Some(7), Some("consumers"), "1001 consumers are too many; expected at most 1000");
 }
 
 #[test]
 fn bad_message_rate() {
     for rate in ["0", "-5.0", "nan", "inf"] {
         check(
-            &with(&format!(
-                "[[producers]]\ntopic = \"orders\"\nmessages_per_sec = {rate}\n"
-            )),
+            &with(&format!("[[producers]]\ntopic = \"orders\"\nmessages_per_sec = {rate}\n")),
             Some(9),
             Some("producers[0].messages_per_sec"),
             "is not a positive rate; expected a number greater than 0",
@@ -675,9 +554,7 @@ fn latency_range_reversed() {
         "larger than latency_max_ms 5",
     );
     check(
-        &with(
-            "[[faults]]\nat_ms = 1\nfault = \"latency\"\nlatency_min_ms = 9\nlatency_max_ms = 3\n",
-        ),
+        &with("[[faults]]\nat_ms = 1\nfault = \"latency\"\nlatency_min_ms = 9\nlatency_max_ms = 3\n"),
         Some(10),
         Some("faults[0].latency_min_ms"),
         "latency_min_ms 9 is larger than latency_max_ms 3",
@@ -717,37 +594,20 @@ fn fault_after_the_end() {
 }
 
 fn crash(target: &str) -> String {
-    with(&format!(
-        "[[faults]]\nat_ms = 1\nfault = \"crash\"\ntarget = {target}\n"
-    ))
+    with(&format!("[[faults]]\nat_ms = 1\nfault = \"crash\"\ntarget = {target}\n"))
 }
 
 #[test]
 fn target_that_does_not_parse() {
-    check(
-        &crash("\"leadr(orders/0)\""),
-        Some(10),
-        Some("faults[0].target"),
-        "unknown role `leadr`",
-    );
+    check(&crash("\"leadr(orders/0)\""), Some(10), Some("faults[0].target"), "unknown role `leadr`");
     check(
         &crash("\"leader(orders)\""),
         Some(10),
         Some("faults[0].target"),
         "expected `leader(TOPIC/PARTITION)`",
     );
-    check(
-        &crash("[\"broker-1\", \"\"]"),
-        Some(10),
-        Some("faults[0].target[1]"),
-        "empty target",
-    );
-    check(
-        &crash("[]"),
-        Some(10),
-        Some("faults[0].target"),
-        "the target list is empty",
-    );
+    check(&crash("[\"broker-1\", \"\"]"), Some(10), Some("faults[0].target[1]"), "empty target");
+    check(&crash("[]"), Some(10), Some("faults[0].target"), "the target list is empty");
 }
 
 #[test]
@@ -768,12 +628,7 @@ fn target_names_an_unknown_node() {
 
 #[test]
 fn target_names_an_unknown_topic_or_partition() {
-    check(
-        &crash("\"leader(ordrs/0)\""),
-        Some(10),
-        Some("faults[0].target"),
-        "unknown topic `ordrs`",
-    );
+    check(&crash("\"leader(ordrs/0)\""), Some(10), Some("faults[0].target"), "unknown topic `ordrs`");
     check(
         &crash("[\"broker-1\", \"replicas(orders/3)\"]"),
         Some(10),
@@ -783,9 +638,7 @@ fn target_names_an_unknown_topic_or_partition() {
 }
 
 fn fault(kind: &str, keys: &str) -> String {
-    with(&format!(
-        "[[faults]]\nat_ms = 1\nfault = \"{kind}\"\n{keys}\n"
-    ))
+    with(&format!("[[faults]]\nat_ms = 1\nfault = \"{kind}\"\n{keys}\n"))
 }
 
 #[test]
@@ -796,18 +649,8 @@ fn fault_missing_a_key_its_kind_needs() {
         Some("faults[0].target"),
         "a `crash` fault needs `target`: the nodes to crash, e.g. target = \"broker-1\"",
     );
-    check(
-        &fault("restart", ""),
-        Some(7),
-        Some("faults[0].target"),
-        "a `restart` fault needs `target`",
-    );
-    check(
-        &fault("packet-loss", ""),
-        Some(7),
-        Some("faults[0].rate"),
-        "a `packet-loss` fault needs `rate`",
-    );
+    check(&fault("restart", ""), Some(7), Some("faults[0].target"), "a `restart` fault needs `target`");
+    check(&fault("packet-loss", ""), Some(7), Some("faults[0].rate"), "a `packet-loss` fault needs `rate`");
     check(
         &fault("latency", "latency_min_ms = 5"),
         Some(7),
@@ -847,11 +690,7 @@ fn fault_with_a_key_its_kind_does_not_take() {
 #[test]
 fn for_ms_on_a_fault_that_cannot_be_undone() {
     for kind in ["heal", "restart", "resume"] {
-        let target = if kind == "heal" {
-            ""
-        } else {
-            "target = \"broker-1\"\n"
-        };
+        let target = if kind == "heal" { "" } else { "target = \"broker-1\"\n" };
         check(
             &fault(kind, &format!("{target}for_ms = 100")),
             Some(if kind == "heal" { 10 } else { 11 }),
@@ -869,17 +708,9 @@ fn for_ms_on_a_fault_that_cannot_be_undone() {
 
 #[test]
 fn partition_needs_exactly_one_of_target_and_groups() {
+    check(&fault("partition", ""), Some(7), Some("faults[0]"), "a `partition` fault needs `target`");
     check(
-        &fault("partition", ""),
-        Some(7),
-        Some("faults[0]"),
-        "a `partition` fault needs `target`",
-    );
-    check(
-        &fault(
-            "partition",
-            "target = \"broker-1\"\ngroups = [[\"broker-1\"], [\"broker-2\"]]",
-        ),
+        &fault("partition", "target = \"broker-1\"\ngroups = [[\"broker-1\"], [\"broker-2\"]]"),
         Some(11),
         Some("faults[0].groups"),
         "takes `target` or `groups`, not both",
@@ -907,18 +738,8 @@ fn partition_groups_must_name_known_nodes_once() {
         Some("faults[0].groups[0][1]"),
         "listed twice in this group",
     );
-    check(
-        &groups("[[\"broker-1\"]]"),
-        Some(10),
-        Some("faults[0].groups"),
-        "expected at least two groups",
-    );
-    check(
-        &groups("[[\"broker-1\"], []]"),
-        Some(10),
-        Some("faults[0].groups[1]"),
-        "empty group",
-    );
+    check(&groups("[[\"broker-1\"]]"), Some(10), Some("faults[0].groups"), "expected at least two groups");
+    check(&groups("[[\"broker-1\"], []]"), Some(10), Some("faults[0].groups[1]"), "empty group");
     check(
         &groups("[[\"leader(orders/0)\"], [\"broker-2\"]]"),
         Some(10),
@@ -930,24 +751,14 @@ fn partition_groups_must_name_known_nodes_once() {
 #[test]
 fn nemesis_errors() {
     let nemesis = |keys: &str| with(&format!("[nemesis]\n{keys}\n"));
-    check(
-        &nemesis("faults = []"),
-        Some(8),
-        Some("nemesis.faults"),
-        "no fault kinds to draw from",
-    );
+    check(&nemesis("faults = []"), Some(8), Some("nemesis.faults"), "no fault kinds to draw from");
     check(
         &nemesis("faults = [\"crash\", \"heal\"]"),
         Some(8),
         Some("nemesis.faults[1]"),
         "the nemesis cannot draw `heal`",
     );
-    check(
-        &nemesis("faults = [\"restart\"]"),
-        Some(8),
-        Some("nemesis.faults[0]"),
-        "cannot draw `restart`",
-    );
+    check(&nemesis("faults = [\"restart\"]"), Some(8), Some("nemesis.faults[0]"), "cannot draw `restart`");
     check(
         &nemesis("faults = [\"crash\"]\ngap_min_ms = 5000\ngap_max_ms = 10"),
         Some(9),
@@ -991,10 +802,5 @@ fn first_problem_in_file_order_is_reported() {
     let source = with(
         "replication_factor = 4\n[[producers]]\ntopic = \"nope\"\n[[faults]]\nat_ms = 1\nfault = \"crash\"\n",
     );
-    check(
-        &source,
-        Some(7),
-        Some("topics[0].replication_factor"),
-        "larger than the 3 brokers",
-    );
+    check(&source, Some(7), Some("topics[0].replication_factor"), "larger than the 3 brokers");
 }

@@ -26,10 +26,7 @@ fn assert_round_trips(scenario: &Scenario, what: &str) {
     let printed = toml::to_string(scenario).unwrap_or_else(|e| panic!("{what}: cannot print: {e}"));
     let back = scenario::parse(&printed, what)
         .unwrap_or_else(|e| panic!("{what}: printed scenario does not parse: {e}\n{printed}"));
-    assert_eq!(
-        &back, scenario,
-        "{what}: printed scenario parses to another value:\n{printed}"
-    );
+    assert_eq!(&back, scenario, "{what}: printed scenario parses to another value:\n{printed}");
 }
 
 #[test]
@@ -54,10 +51,7 @@ fn readme_examples_parse_and_round_trip() {
     let readme = std::fs::read_to_string(crate_dir().join("../scenarios/README.md"))
         .expect("scenarios/README.md exists");
     let examples = complete_examples(&readme);
-    assert!(
-        !examples.is_empty(),
-        "the README has at least one complete ```toml example"
-    );
+    assert!(!examples.is_empty(), "the README has at least one complete ```toml example");
     for (i, example) in examples.iter().enumerate() {
         let scenario = scenario::parse(example, &format!("README example {i}"))
             .unwrap_or_else(|e| panic!("{e}\n{example}"));
@@ -115,10 +109,7 @@ fn every_key_fixture_reads_as_written() {
     assert_eq!(s.producers[0].messages_per_sec, 25.5);
     assert_eq!(s.faults.len(), 10);
     assert_eq!(s.faults[1].fault, FaultKind::Partition);
-    assert_eq!(
-        s.faults[1].groups.as_ref().unwrap()[1],
-        ["broker-3", "controller", "checkout"]
-    );
+    assert_eq!(s.faults[1].groups.as_ref().unwrap()[1], ["broker-3", "controller", "checkout"]);
     let crash = s.faults[3].target.as_ref().unwrap().parsed();
     assert_eq!(crash[0], Target::Node("broker-4".into()));
     assert_eq!(crash[1].to_string(), "follower(orders/1)");
@@ -135,15 +126,10 @@ fn load_names_the_file_in_errors() {
     assert_eq!(err.file, path.display().to_string());
     assert_eq!(err.line, Some(6));
     assert_eq!(err.key.as_deref(), Some("topics[0].replication_factr"));
-    assert!(err.to_string().starts_with(&format!(
-        "{}:6: key `topics[0].replication_factr`: ",
-        path.display()
-    )));
-    assert!(
-        err.message
-            .contains("expected one of `name`, `partitions`, `replication_factor`"),
-        "{err}"
-    );
+    assert!(err
+        .to_string()
+        .starts_with(&format!("{}:6: key `topics[0].replication_factr`: ", path.display())));
+    assert!(err.message.contains("expected one of `name`, `partitions`, `replication_factor`"), "{err}");
 }
 
 #[test]
@@ -151,8 +137,5 @@ fn load_reports_an_unreadable_file() {
     let err = scenario::load(Path::new("no/such/scenario.toml")).unwrap_err();
     assert_eq!(err.file, "no/such/scenario.toml");
     assert_eq!(err.line, None);
-    assert!(
-        err.message.contains("cannot read the scenario file"),
-        "{err}"
-    );
+    assert!(err.message.contains("cannot read the scenario file"), "{err}");
 }

@@ -93,8 +93,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         (any::<Index>(), 1usize..20).prop_map(|(at, len)| Mutation::Delete { at, len }),
         (any::<Index>(), toml_like()).prop_map(|(at, text)| Mutation::Insert { at, text }),
-        (any::<Index>(), any::<Index>())
-            .prop_map(|(line, value)| Mutation::SetValue { line, value }),
+        (any::<Index>(), any::<Index>()).prop_map(|(line, value)| Mutation::SetValue { line, value }),
         any::<Index>().prop_map(|line| Mutation::DropLine { line }),
         any::<Index>().prop_map(|line| Mutation::DuplicateLine { line }),
         (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Mutation::SwapLines { a, b }),
@@ -191,11 +190,7 @@ enum Step {
 fn nodes(value: &toml::Value, path: &mut Vec<Step>, out: &mut Vec<Vec<Step>>) {
     let children: Vec<(Step, &toml::Value)> = match value {
         toml::Value::Table(t) => t.iter().map(|(k, v)| (Step::Key(k.clone()), v)).collect(),
-        toml::Value::Array(a) => a
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (Step::Index(i), v))
-            .collect(),
+        toml::Value::Array(a) => a.iter().enumerate().map(|(i, v)| (Step::Index(i), v)).collect(),
         _ => Vec::new(),
     };
     for (step, child) in children {
@@ -250,9 +245,7 @@ fn edit(root: &mut toml::Value, e: &TreeEdit) {
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
         cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
-            "proptest-regressions",
-        ))),
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
         ..ProptestConfig::default()
     }
 }
@@ -265,11 +258,7 @@ fn check(source: &str) -> Result<(), TestCaseError> {
             prop_assert_eq!(&e.file, "p.toml");
             prop_assert!(!e.message.is_empty());
             if let Some(line) = e.line {
-                prop_assert!(
-                    line >= 1 && line <= source.lines().count().max(1) + 1,
-                    "{}",
-                    e
-                );
+                prop_assert!(line >= 1 && line <= source.lines().count().max(1) + 1, "{}", e);
             }
             prop_assert!(e.to_string().starts_with("p.toml"));
             Ok(())
@@ -286,9 +275,7 @@ fn check_valid(s: &Scenario) -> Result<(), TestCaseError> {
         match t {
             Target::Node(name) => layout.by_name(name).is_some(),
             _ => t.topic_partition().is_none_or(|tp| {
-                s.topics
-                    .iter()
-                    .any(|topic| *topic.name == *tp.topic && tp.partition < topic.partitions)
+                s.topics.iter().any(|topic| *topic.name == *tp.topic && tp.partition < topic.partitions)
             }),
         }
     };
@@ -305,11 +292,7 @@ fn check_valid(s: &Scenario) -> Result<(), TestCaseError> {
     }
     if let Some(n) = &s.nemesis {
         for t in &n.targets {
-            prop_assert!(
-                resolves(&Target::parse(t).expect("nemesis targets parse")),
-                "{}",
-                t
-            );
+            prop_assert!(resolves(&Target::parse(t).expect("nemesis targets parse")), "{}", t);
         }
     }
     for p in &s.producers {

@@ -28,9 +28,7 @@ fn line_suffix(line: Option<usize>) -> String {
 }
 
 fn key_prefix(key: &Option<String>) -> String {
-    key.as_ref()
-        .map(|k| format!("key `{k}`: "))
-        .unwrap_or_default()
+    key.as_ref().map(|k| format!("key `{k}`: ")).unwrap_or_default()
 }
 
 impl ScenarioError {
@@ -44,12 +42,7 @@ impl ScenarioError {
     }
 
     /// A semantic problem found after deserialising, located by its key path.
-    pub(crate) fn at_path(
-        file: &str,
-        source: &str,
-        path: &KeyPath,
-        message: String,
-    ) -> ScenarioError {
+    pub(crate) fn at_path(file: &str, source: &str, path: &KeyPath, message: String) -> ScenarioError {
         let spans = Spans::parse(source);
         ScenarioError {
             file: file.to_string(),
@@ -80,8 +73,7 @@ impl ScenarioError {
         let mut message = message;
         if message.is_empty() {
             message =
-                "invalid TOML; expected a `key = value` line, a `[table]` header or a comment"
-                    .to_string();
+                "invalid TOML; expected a `key = value` line, a `[table]` header or a comment".to_string();
         }
         if let (false, Some(span)) = (spans.is_document(), err.span()) {
             // A syntax error has no key to name: the column says where on the line it is.
@@ -108,55 +100,33 @@ impl ScenarioError {
 fn humanize(message: &str) -> (String, Option<String>) {
     let message = message.trim();
     if let Some(field) = between(message, "missing field `", "`") {
-        return (
-            format!("missing required key `{field}`"),
-            Some(field.to_string()),
-        );
+        return (format!("missing required key `{field}`"), Some(field.to_string()));
     }
     if let Some(rest) = message.strip_prefix("unknown field ") {
-        return (
-            reword_unknown(rest, "key", "this table takes no keys"),
-            None,
-        );
+        return (reword_unknown(rest, "key", "this table takes no keys"), None);
     }
     if let Some(rest) = message.strip_prefix("unknown variant ") {
-        return (
-            reword_unknown(rest, "value", "no value is accepted here"),
-            None,
-        );
+        return (reword_unknown(rest, "value", "no value is accepted here"), None);
     }
     if let Some(rest) = message.strip_prefix("duplicate field ") {
-        return (
-            format!("key {rest} is given twice; expected each key once"),
-            None,
-        );
+        return (format!("key {rest} is given twice; expected each key once"), None);
     }
     if let Some(rest) = message.strip_prefix("invalid type: ") {
         if let Some((found, expected)) = rest.split_once(", expected ") {
-            return (
-                format!("expected {}, found {found}", expected_in_toml(expected)),
-                None,
-            );
+            return (format!("expected {}, found {found}", expected_in_toml(expected)), None);
         }
     }
     if let Some(rest) = message.strip_prefix("invalid value: ") {
         if let Some((found, expected)) = rest.split_once(", expected ") {
             let expected = expected_in_toml(expected);
             if found.starts_with("integer") {
-                return (
-                    format!("{found} is out of range; expected {expected}"),
-                    None,
-                );
+                return (format!("{found} is out of range; expected {expected}"), None);
             }
             return (format!("invalid value {found}; expected {expected}"), None);
         }
     }
     // A TOML syntax error: its lines are "what is wrong" then "expected ...".
-    let joined: Vec<&str> = message
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
+    let joined: Vec<&str> = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     (joined.join("; "), None)
 }
 
@@ -209,15 +179,8 @@ mod tests {
             key: Some("topics[0].replication_factor".into()),
             message: "too big".into(),
         };
-        assert_eq!(
-            e.to_string(),
-            "scenarios/x.toml:12: key `topics[0].replication_factor`: too big"
-        );
-        let e = ScenarioError {
-            line: None,
-            key: None,
-            ..e
-        };
+        assert_eq!(e.to_string(), "scenarios/x.toml:12: key `topics[0].replication_factor`: too big");
+        let e = ScenarioError { line: None, key: None, ..e };
         assert_eq!(e.to_string(), "scenarios/x.toml: too big");
     }
 
@@ -229,14 +192,8 @@ mod tests {
                 "unknown field `partitons`, expected one of `name`, `partitions`",
                 "unknown key `partitons`; expected one of `name`, `partitions`",
             ),
-            (
-                "unknown field `brokrs`, expected `brokers`",
-                "unknown key `brokrs`; expected `brokers`",
-            ),
-            (
-                "unknown field `x`, there are no fields",
-                "unknown key `x`; this table takes no keys",
-            ),
+            ("unknown field `brokrs`, expected `brokers`", "unknown key `brokrs`; expected `brokers`"),
+            ("unknown field `x`, there are no fields", "unknown key `x`; this table takes no keys"),
             (
                 "invalid type: string \"three\", expected u32",
                 "expected an integer from 0 to 4294967295, found string \"three\"",
@@ -245,14 +202,8 @@ mod tests {
                 "invalid value: integer `-1`, expected u64",
                 "integer `-1` is out of range; expected a non-negative integer",
             ),
-            (
-                "invalid type: integer `3`, expected a sequence",
-                "expected an array, found integer `3`",
-            ),
-            (
-                "invalid string\nexpected `\"`, `'`",
-                "invalid string; expected `\"`, `'`",
-            ),
+            ("invalid type: integer `3`, expected a sequence", "expected an array, found integer `3`"),
+            ("invalid string\nexpected `\"`, `'`", "invalid string; expected `\"`, `'`"),
         ];
         for (serde, ours) in cases {
             assert_eq!(humanize(serde).0, ours);

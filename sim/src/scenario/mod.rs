@@ -25,8 +25,7 @@ use std::path::Path;
 /// Reads, parses and validates a scenario file. Errors name the file as given.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     let file_name = path.display().to_string();
-    let source =
-        std::fs::read_to_string(path).map_err(|e| ScenarioError::unreadable(&file_name, &e))?;
+    let source = std::fs::read_to_string(path).map_err(|e| ScenarioError::unreadable(&file_name, &e))?;
     parse(&source, &file_name)
 }
 
@@ -186,11 +185,7 @@ mod tests {
         for (section, keys) in sections {
             assert!(!keys.is_empty(), "{section} has keys");
             for key in keys {
-                let documented = [
-                    format!("| `{key}` |"),
-                    format!("## `[{key}]`"),
-                    format!("## `[[{key}]]`"),
-                ];
+                let documented = [format!("| `{key}` |"), format!("## `[{key}]`"), format!("## `[[{key}]]`")];
                 assert!(
                     documented.iter().any(|d| readme.contains(d)),
                     "scenarios/README.md has no table row or section for `{key}` of {section}"
@@ -198,10 +193,7 @@ mod tests {
             }
         }
         for checker in CHECKER_NAMES {
-            assert!(
-                readme.contains(&format!("| `{checker}` |")),
-                "no row for checker {checker}"
-            );
+            assert!(readme.contains(&format!("| `{checker}` |")), "no row for checker {checker}");
         }
         for kind in [
             FaultKind::Partition,
@@ -214,10 +206,7 @@ mod tests {
             FaultKind::PacketLoss,
             FaultKind::Latency,
         ] {
-            assert!(
-                readme.contains(&format!("| `{kind}` |")),
-                "no row for fault kind {kind}"
-            );
+            assert!(readme.contains(&format!("| `{kind}` |")), "no row for fault kind {kind}");
         }
     }
 

@@ -52,9 +52,8 @@ impl fmt::Display for KeyPath {
                     if i > 0 {
                         f.write_str(".")?;
                     }
-                    let bare = !k.is_empty()
-                        && k.chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                    let bare =
+                        !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
                     if bare {
                         f.write_str(k)?;
                     } else {
@@ -122,26 +121,16 @@ impl<'a> Node<'a> {
             return table
                 .iter()
                 .filter_map(|(k, _)| table.get_key_value(k))
-                .map(|(k, item)| {
-                    (
-                        Segment::Key(k.get().to_string()),
-                        k.span(),
-                        Node::Item(item),
-                    )
-                })
+                .map(|(k, item)| (Segment::Key(k.get().to_string()), k.span(), Node::Item(item)))
                 .collect();
         }
         match self {
-            Node::Item(Item::ArrayOfTables(a)) => a
-                .iter()
-                .enumerate()
-                .map(|(i, t)| (Segment::Index(i), None, Node::Table(t)))
-                .collect(),
-            Node::Item(Item::Value(Value::Array(a))) | Node::Value(Value::Array(a)) => a
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (Segment::Index(i), None, Node::Value(v)))
-                .collect(),
+            Node::Item(Item::ArrayOfTables(a)) => {
+                a.iter().enumerate().map(|(i, t)| (Segment::Index(i), None, Node::Table(t))).collect()
+            }
+            Node::Item(Item::Value(Value::Array(a))) | Node::Value(Value::Array(a)) => {
+                a.iter().enumerate().map(|(i, v)| (Segment::Index(i), None, Node::Value(v))).collect()
+            }
             _ => Vec::new(),
         }
     }
@@ -153,10 +142,7 @@ fn contains(span: &Range<usize>, offset: usize) -> bool {
 
 impl<'a> Spans<'a> {
     pub fn parse(source: &'a str) -> Spans<'a> {
-        Spans {
-            source,
-            document: ImDocument::parse(source).ok(),
-        }
+        Spans { source, document: ImDocument::parse(source).ok() }
     }
 
     pub fn is_document(&self) -> bool {
@@ -170,24 +156,15 @@ impl<'a> Spans<'a> {
     /// 1-based line of a byte offset (clamped to the text).
     pub fn line_at(&self, offset: usize) -> usize {
         let offset = offset.min(self.source.len());
-        1 + self.source.as_bytes()[..offset]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
+        1 + self.source.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count()
     }
 
     /// 1-based column, in characters, of a byte offset (clamped to the text).
     pub fn column_at(&self, offset: usize) -> usize {
         let before = &self.source.as_bytes()[..offset.min(self.source.len())];
-        let line_start = before
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1);
+        let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         // Count characters, not bytes: continuation bytes of UTF-8 are 0b10xxxxxx.
-        1 + before[line_start..]
-            .iter()
-            .filter(|&&b| b & 0xC0 != 0x80)
-            .count()
+        1 + before[line_start..].iter().filter(|&&b| b & 0xC0 != 0x80).count()
     }
 
     /// The line of the deepest part of `path` that the file spells out: the key itself when it
@@ -262,13 +239,7 @@ fn descend(node: Node<'_>, offset: usize, path: &mut KeyPath) -> bool {
     false
 }
 
-fn find_table(
-    node: Node<'_>,
-    span: &Range<usize>,
-    missing: &str,
-    path: &mut KeyPath,
-    best: &mut KeyPath,
-) {
+fn find_table(node: Node<'_>, span: &Range<usize>, missing: &str, path: &mut KeyPath, best: &mut KeyPath) {
     for (segment, _, child) in node.children() {
         path.0.push(segment);
         if let Some(table) = child.table_like() {
@@ -303,17 +274,9 @@ groups = [["a"], ["b", "c"]]
 
     #[test]
     fn paths_display_like_toml() {
-        let p = KeyPath::root()
-            .key("faults")
-            .index(2)
-            .key("groups")
-            .index(1)
-            .index(0);
+        let p = KeyPath::root().key("faults").index(2).key("groups").index(1).index(0);
         assert_eq!(p.to_string(), "faults[2].groups[1][0]");
-        assert_eq!(
-            KeyPath::root().key("expect").key("lost-write").to_string(),
-            "expect.lost-write"
-        );
+        assert_eq!(KeyPath::root().key("expect").key("lost-write").to_string(), "expect.lost-write");
         assert_eq!(KeyPath::root().key("a b").to_string(), "\"a b\"");
     }
 
@@ -323,36 +286,11 @@ groups = [["a"], ["b", "c"]]
         let line = |p: KeyPath| s.line_of(&p);
         assert_eq!(line(KeyPath::root().key("name")), Some(1));
         assert_eq!(line(KeyPath::root().key("cluster").key("brokers")), Some(2));
-        assert_eq!(
-            line(KeyPath::root().key("topics").index(1).key("partitions")),
-            Some(9)
-        );
+        assert_eq!(line(KeyPath::root().key("topics").index(1).key("partitions")), Some(9));
         // Absent key: the table that lacks it.
-        assert_eq!(
-            line(KeyPath::root().key("topics").index(0).key("partitions")),
-            Some(4)
-        );
-        assert_eq!(
-            line(
-                KeyPath::root()
-                    .key("faults")
-                    .index(0)
-                    .key("target")
-                    .index(1)
-            ),
-            Some(13)
-        );
-        assert_eq!(
-            line(
-                KeyPath::root()
-                    .key("faults")
-                    .index(0)
-                    .key("groups")
-                    .index(1)
-                    .index(1)
-            ),
-            Some(14)
-        );
+        assert_eq!(line(KeyPath::root().key("topics").index(0).key("partitions")), Some(4));
+        assert_eq!(line(KeyPath::root().key("faults").index(0).key("target").index(1)), Some(13));
+        assert_eq!(line(KeyPath::root().key("faults").index(0).key("groups").index(1).index(1)), Some(14));
         assert_eq!(line(KeyPath::root().key("nemesis").key("faults")), None);
     }
 

@@ -37,13 +37,8 @@ pub enum Target {
 
 /// Names no producer or consumer may take: targets that mean something else, and the harness's
 /// own nodes (`final-reader` reads the logs at the end, `nemesis` records faults and phases).
-pub(crate) const RESERVED_NAMES: [&str; 5] = [
-    "controller",
-    "final-reader",
-    "nemesis",
-    "random-broker",
-    "all-brokers",
-];
+pub(crate) const RESERVED_NAMES: [&str; 5] =
+    ["controller", "final-reader", "nemesis", "random-broker", "all-brokers"];
 
 const ROLES: [&str; 4] = ["leader", "follower", "followers", "replicas"];
 
@@ -76,13 +71,10 @@ impl Target {
     /// The partition a role target names; `None` for nodes and cluster-wide targets.
     pub fn topic_partition(&self) -> Option<&TopicPartition> {
         match self {
-            Target::Leader(tp)
-            | Target::Follower(tp)
-            | Target::Followers(tp)
-            | Target::Replicas(tp) => Some(tp),
-            Target::Node(_) | Target::Controller | Target::RandomBroker | Target::AllBrokers => {
-                None
+            Target::Leader(tp) | Target::Follower(tp) | Target::Followers(tp) | Target::Replicas(tp) => {
+                Some(tp)
             }
+            Target::Node(_) | Target::Controller | Target::RandomBroker | Target::AllBrokers => None,
         }
     }
 }
@@ -98,16 +90,10 @@ fn parse_role(s: &str, open: usize) -> Result<Target, String> {
         ));
     }
     let Some(inner) = s[open + 1..].strip_suffix(')') else {
-        return Err(format!(
-            "`{s}` does not end with `)`; expected {}",
-            example(role)
-        ));
+        return Err(format!("`{s}` does not end with `)`; expected {}", example(role)));
     };
     let Some((topic, partition)) = inner.split_once('/') else {
-        return Err(format!(
-            "`{s}` names no partition; expected {}",
-            example(role)
-        ));
+        return Err(format!("`{s}` names no partition; expected {}", example(role)));
     };
     let (topic, partition) = (topic.trim(), partition.trim());
     if !is_topic_name(topic) {
@@ -117,10 +103,7 @@ fn parse_role(s: &str, open: usize) -> Result<Target, String> {
         ));
     }
     let partition: u32 = partition.parse().map_err(|_| {
-        format!(
-            "`{partition}` in `{s}` is not a partition number; expected {}",
-            example(role)
-        )
+        format!("`{partition}` in `{s}` is not a partition number; expected {}", example(role))
     })?;
     let tp = TopicPartition::new(topic, partition);
     Ok(match role {
@@ -155,9 +138,7 @@ impl std::str::FromStr for Target {
 
 /// A node name: letters, digits, `.`, `_` and `-`, so that it can never be mistaken for a role.
 pub(crate) fn is_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 /// Kafka's legal topic names: letters, digits, `.`, `_` and `-`, at most 249 of them, not `.` or `..`.
@@ -167,8 +148,7 @@ pub(crate) fn is_topic_name(s: &str) -> bool {
 
 /// `broker-N` for some number N: the name of a broker, whether or not the cluster has it.
 pub(crate) fn is_broker_name(s: &str) -> bool {
-    s.strip_prefix("broker-")
-        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+    s.strip_prefix("broker-").is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -196,11 +176,7 @@ mod tests {
         ];
         for (text, want) in cases {
             assert_eq!(Target::parse(text), Ok(want.clone()), "{text}");
-            assert_eq!(
-                Target::parse(&want.to_string()),
-                Ok(want),
-                "{text} round-trips"
-            );
+            assert_eq!(Target::parse(&want.to_string()), Ok(want), "{text} round-trips");
         }
     }
 
@@ -213,10 +189,7 @@ mod tests {
             ("leadr(orders/0)", "unknown role `leadr`"),
             ("leader(orders/0", "does not end with `)`"),
             ("leader(orders)", "names no partition"),
-            (
-                "leader(orders/x)",
-                "`x` in `leader(orders/x)` is not a partition number",
-            ),
+            ("leader(orders/x)", "`x` in `leader(orders/x)` is not a partition number"),
             ("leader(orders/-1)", "is not a partition number"),
             ("leader(/0)", "is not a topic name"),
             ("leader(a b/0)", "is not a topic name"),

@@ -21,10 +21,7 @@ pub struct Problem {
 type Check = Result<(), Problem>;
 
 fn fail(path: KeyPath, message: impl Into<String>) -> Check {
-    Err(Problem {
-        path,
-        message: message.into(),
-    })
+    Err(Problem { path, message: message.into() })
 }
 
 /// Broker ids are node ids 1..=N; clients start at 1000 (see `layout`).
@@ -76,10 +73,7 @@ pub fn validate(s: &Scenario) -> Check {
 
 fn top_level(s: &Scenario, root: &KeyPath) -> Check {
     if s.name.trim().is_empty() {
-        return fail(
-            root.key("name"),
-            "name is empty; expected a short name for the scenario",
-        );
+        return fail(root.key("name"), "name is empty; expected a short name for the scenario");
     }
     if s.description.trim().is_empty() {
         return fail(
@@ -96,10 +90,7 @@ fn times(s: &Scenario) -> Check {
     match toml::Value::try_from(s) {
         Ok(value) => times_in(&value, &KeyPath::root(), false),
         // Not reachable for a scenario that was just deserialized from TOML.
-        Err(e) => fail(
-            KeyPath::root(),
-            format!("the scenario cannot be printed back: {e}"),
-        ),
+        Err(e) => fail(KeyPath::root(), format!("the scenario cannot be printed back: {e}")),
     }
 }
 
@@ -118,10 +109,7 @@ fn times_in(value: &toml::Value, path: &KeyPath, is_ms: bool) -> Check {
         toml::Value::Integer(ms) if is_ms && *ms as u64 > MAX_MS => {
             return fail(
                 path.clone(),
-                format!(
-                    "{} {ms} is too long; expected at most {MAX_MS} (about 115 days)",
-                    last_key(path)
-                ),
+                format!("{} {ms} is too long; expected at most {MAX_MS} (about 115 days)", last_key(path)),
             );
         }
         _ => {}
@@ -145,23 +133,14 @@ fn cluster(s: &Scenario, path: &KeyPath) -> Check {
 
 fn broker(b: &BrokerSpec, path: &KeyPath) -> Check {
     if b.min_insync_replicas == 0 {
-        return fail(
-            path.key("min_insync_replicas"),
-            "min_insync_replicas is 0; expected at least 1",
-        );
+        return fail(path.key("min_insync_replicas"), "min_insync_replicas is 0; expected at least 1");
     }
     // A zero interval or timeout would fire again and again at one instant of simulated time.
     for (key, value) in [
         ("replica_lag_time_max_ms", b.replica_lag_time_max_ms),
         ("replica_socket_timeout_ms", b.replica_socket_timeout_ms),
-        (
-            "broker_heartbeat_interval_ms",
-            b.broker_heartbeat_interval_ms,
-        ),
-        (
-            "replica_high_watermark_checkpoint_interval_ms",
-            b.replica_high_watermark_checkpoint_interval_ms,
-        ),
+        ("broker_heartbeat_interval_ms", b.broker_heartbeat_interval_ms),
+        ("replica_high_watermark_checkpoint_interval_ms", b.replica_high_watermark_checkpoint_interval_ms),
         ("flush_interval_ms", b.flush_interval_ms),
         ("os_writeback_interval_ms", b.os_writeback_interval_ms),
     ] {
@@ -177,10 +156,7 @@ fn network(n: &NetworkSpec, path: &KeyPath) -> Check {
 
 fn topics(s: &Scenario, path: &KeyPath) -> Check {
     if s.topics.is_empty() {
-        return fail(
-            path.clone(),
-            "no topics; expected at least one [[topics]] table",
-        );
+        return fail(path.clone(), "no topics; expected at least one [[topics]] table");
     }
     let brokers = s.cluster.brokers;
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
@@ -205,10 +181,7 @@ fn topics(s: &Scenario, path: &KeyPath) -> Check {
         if let Some(first) = seen.insert(&t.name, i) {
             return fail(
                 at.key("name"),
-                format!(
-                    "topic `{}` is already defined by topics[{first}]; expected each topic once",
-                    t.name
-                ),
+                format!("topic `{}` is already defined by topics[{first}]; expected each topic once", t.name),
             );
         }
         if t.partitions == 0 {
@@ -217,18 +190,12 @@ fn topics(s: &Scenario, path: &KeyPath) -> Check {
         if t.partitions > MAX_PARTITIONS {
             return fail(
                 at.key("partitions"),
-                format!(
-                    "partitions {} is too many; expected at most {MAX_PARTITIONS}",
-                    t.partitions
-                ),
+                format!("partitions {} is too many; expected at most {MAX_PARTITIONS}", t.partitions),
             );
         }
         let rf = t.replication_factor;
         if rf == 0 {
-            return fail(
-                at.key("replication_factor"),
-                "replication_factor is 0; expected at least 1",
-            );
+            return fail(at.key("replication_factor"), "replication_factor is 0; expected at least 1");
         }
         if rf > brokers {
             return fail(
@@ -243,14 +210,12 @@ fn topics(s: &Scenario, path: &KeyPath) -> Check {
             Some(0) => {
                 return fail(at.key("min_insync_replicas"), "min_insync_replicas is 0; expected at least 1")
             }
-            Some(m) if m > rf => {
-                return fail(
-                    at.key("min_insync_replicas"),
-                    format!(
-                        "min_insync_replicas {m} is larger than replication_factor {rf}; expected at most {rf}"
-                    ),
-                )
-            }
+            Some(m) if m > rf => return fail(
+                at.key("min_insync_replicas"),
+                format!(
+                    "min_insync_replicas {m} is larger than replication_factor {rf}; expected at most {rf}"
+                ),
+            ),
             None if s.broker.min_insync_replicas > rf => {
                 let m = s.broker.min_insync_replicas;
                 return fail(
@@ -279,16 +244,11 @@ impl<'a> World<'a> {
     /// Collects node names, checking that client names are well-formed and unique.
     fn of(s: &'a Scenario) -> Result<World<'a>, Problem> {
         let root = KeyPath::root();
-        for (key, len) in [
-            ("producers", s.producers.len()),
-            ("consumers", s.consumers.len()),
-        ] {
+        for (key, len) in [("producers", s.producers.len()), ("consumers", s.consumers.len())] {
             if len > MAX_CLIENTS_PER_KIND {
                 return Err(Problem {
                     path: root.key(key),
-                    message: format!(
-                        "{len} {key} are too many; expected at most {MAX_CLIENTS_PER_KIND}"
-                    ),
+                    message: format!("{len} {key} are too many; expected at most {MAX_CLIENTS_PER_KIND}"),
                 });
             }
         }
@@ -327,9 +287,7 @@ impl<'a> World<'a> {
                 };
                 return Err(Problem {
                     path,
-                    message: format!(
-                        "node name `{name}` of {here} is already used by {owner}; {fix}"
-                    ),
+                    message: format!("node name `{name}` of {here} is already used by {owner}; {fix}"),
                 });
             }
             owners.insert(name.clone(), here);
@@ -342,10 +300,7 @@ impl<'a> World<'a> {
     fn topic(&self, name: &str, path: &KeyPath) -> Result<&'a TopicSpec, Problem> {
         self.topics.get(name).copied().ok_or_else(|| Problem {
             path: path.clone(),
-            message: format!(
-                "unknown topic `{name}`; expected one of {}",
-                listing(self.topics.keys())
-            ),
+            message: format!("unknown topic `{name}`; expected one of {}", listing(self.topics.keys())),
         })
     }
 
@@ -359,23 +314,14 @@ impl<'a> World<'a> {
              expected a broker, the controller, a producer or a consumer"
                 .to_string()
         } else {
-            format!(
-                "unknown node `{name}`; expected one of {}",
-                listing(self.nodes.iter())
-            )
+            format!("unknown node `{name}`; expected one of {}", listing(self.nodes.iter()))
         };
-        Problem {
-            path: path.clone(),
-            message,
-        }
+        Problem { path: path.clone(), message }
     }
 
     /// Parses a target and checks that what it names exists.
     fn target(&self, text: &str, path: &KeyPath) -> Result<Target, Problem> {
-        let target = Target::parse(text).map_err(|message| Problem {
-            path: path.clone(),
-            message,
-        })?;
+        let target = Target::parse(text).map_err(|message| Problem { path: path.clone(), message })?;
         match &target {
             Target::Node(name) if !self.has_node(name) => return Err(self.unknown_node(name, path)),
             _ => {}
@@ -412,11 +358,7 @@ fn client_name(name: &str, path: &KeyPath) -> Check {
             path.clone(),
             format!(
                 "`{name}` is reserved for {}; expected another name",
-                if is_broker_name(name) {
-                    "brokers"
-                } else {
-                    "the harness"
-                }
+                if is_broker_name(name) { "brokers" } else { "the harness" }
             ),
         );
     }
@@ -429,9 +371,7 @@ fn producer(s: &Scenario, world: &World<'_>, p: &ProducerSpec, path: &KeyPath) -
     if !(rate.is_finite() && rate > 0.0) {
         return fail(
             path.key("messages_per_sec"),
-            format!(
-                "messages_per_sec {rate} is not a positive rate; expected a number greater than 0"
-            ),
+            format!("messages_per_sec {rate} is not a positive rate; expected a number greater than 0"),
         );
     }
     within_fault_phase(s, p.start_ms, &path.key("start_ms"))?;
@@ -460,25 +400,15 @@ fn consumer(world: &World<'_>, c: &ConsumerSpec, path: &KeyPath) -> Check {
         let at = path.key("topics").index(j);
         world.topic(topic, &at)?;
         if c.topics[..j].contains(topic) {
-            return fail(
-                at,
-                format!("topic `{topic}` is listed twice; expected each topic once"),
-            );
+            return fail(at, format!("topic `{topic}` is listed twice; expected each topic once"));
         }
     }
     Ok(())
 }
 
 /// The optional keys of a fault, in the order they are checked and reported.
-const FAULT_KEYS: [&str; 7] = [
-    "target",
-    "groups",
-    "one_way",
-    "for_ms",
-    "rate",
-    "latency_min_ms",
-    "latency_max_ms",
-];
+const FAULT_KEYS: [&str; 7] =
+    ["target", "groups", "one_way", "for_ms", "rate", "latency_min_ms", "latency_max_ms"];
 
 fn present(f: &FaultSpec, key: &str) -> bool {
     match key {
@@ -531,14 +461,10 @@ fn what_it_needs(key: &str, kind: FaultKind) -> &'static str {
         ("target", FaultKind::Pause) => {
             "the nodes to pause, e.g. target = \"broker-1\" or \"leader(orders/0)\""
         }
-        ("target", FaultKind::Restart) => {
-            "the crashed nodes to restart, e.g. target = \"broker-1\""
-        }
+        ("target", FaultKind::Restart) => "the crashed nodes to restart, e.g. target = \"broker-1\"",
         ("target", FaultKind::Resume) => "the paused nodes to resume, e.g. target = \"broker-1\"",
         ("rate", _) => "the probability that a packet is lost, from 0 to 1",
-        ("latency_min_ms", _) | ("latency_max_ms", _) => {
-            "the range each message's latency is drawn from"
-        }
+        ("latency_min_ms", _) | ("latency_max_ms", _) => "the range each message's latency is drawn from",
         _ => "",
     }
 }
@@ -570,9 +496,7 @@ fn fault(s: &Scenario, world: &World<'_>, f: &FaultSpec, path: &KeyPath) -> Chec
             };
             return fail(
                 path.key(key),
-                format!(
-                    "`{key}` does not apply to a `{name}` fault{why}; a `{name}` fault {takes}"
-                ),
+                format!("`{key}` does not apply to a `{name}` fault{why}; a `{name}` fault {takes}"),
             );
         }
     }
@@ -580,10 +504,7 @@ fn fault(s: &Scenario, world: &World<'_>, f: &FaultSpec, path: &KeyPath) -> Chec
         if !present(f, key) {
             return fail(
                 path.key(key),
-                format!(
-                    "a `{name}` fault needs `{key}`: {}",
-                    what_it_needs(key, kind)
-                ),
+                format!("a `{name}` fault needs `{key}`: {}", what_it_needs(key, kind)),
             );
         }
     }
@@ -597,10 +518,7 @@ fn fault(s: &Scenario, world: &World<'_>, f: &FaultSpec, path: &KeyPath) -> Chec
                 )
             }
             (Some(_), Some(_)) => {
-                return fail(
-                    path.key("groups"),
-                    "a `partition` fault takes `target` or `groups`, not both",
-                )
+                return fail(path.key("groups"), "a `partition` fault takes `target` or `groups`, not both")
             }
             _ => {}
         }
@@ -626,10 +544,9 @@ fn fault(s: &Scenario, world: &World<'_>, f: &FaultSpec, path: &KeyPath) -> Chec
 fn fault_targets(world: &World<'_>, targets: &Targets, path: &KeyPath) -> Check {
     match targets {
         Targets::One(t) => world.target(t, path).map(drop),
-        Targets::Many(ts) if ts.is_empty() => fail(
-            path.clone(),
-            "the target list is empty; expected at least one target",
-        ),
+        Targets::Many(ts) if ts.is_empty() => {
+            fail(path.clone(), "the target list is empty; expected at least one target")
+        }
         Targets::Many(ts) => {
             for (j, t) in ts.iter().enumerate() {
                 world.target(t, &path.index(j))?;
@@ -653,10 +570,7 @@ fn partition_groups(world: &World<'_>, groups: &[Vec<String>], path: &KeyPath) -
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for (g, group) in groups.iter().enumerate() {
         if group.is_empty() {
-            return fail(
-                path.index(g),
-                "empty group; expected at least one node name",
-            );
+            return fail(path.index(g), "empty group; expected at least one node name");
         }
         for (j, name) in group.iter().enumerate() {
             let at = path.index(g).index(j);
@@ -691,10 +605,7 @@ fn nemesis(s: &Scenario, world: &World<'_>, n: &NemesisSpec, path: &KeyPath) -> 
     if n.faults.is_empty() {
         return fail(
             path.key("faults"),
-            format!(
-                "no fault kinds to draw from; expected one or more of {}",
-                drawable()
-            ),
+            format!("no fault kinds to draw from; expected one or more of {}", drawable()),
         );
     }
     for (j, &kind) in n.faults.iter().enumerate() {
@@ -721,22 +632,13 @@ fn nemesis(s: &Scenario, world: &World<'_>, n: &NemesisSpec, path: &KeyPath) -> 
     within_fault_phase(s, n.start_ms, &path.key("start_ms"))?;
     range(n.gap_min_ms, n.gap_max_ms, path, "gap_min_ms", "gap_max_ms")?;
     positive(n.duration_min_ms, &path.key("duration_min_ms"))?;
-    range(
-        n.duration_min_ms,
-        n.duration_max_ms,
-        path,
-        "duration_min_ms",
-        "duration_max_ms",
-    )?;
+    range(n.duration_min_ms, n.duration_max_ms, path, "duration_min_ms", "duration_max_ms")?;
     probability(n.packet_loss_rate, &path.key("packet_loss_rate"))
 }
 
 fn positive(value: u64, path: &KeyPath) -> Check {
     if value == 0 {
-        return fail(
-            path.clone(),
-            format!("{} is 0; expected at least 1", last_key(path)),
-        );
+        return fail(path.clone(), format!("{} is 0; expected at least 1", last_key(path)));
     }
     Ok(())
 }
@@ -745,10 +647,7 @@ fn probability(p: f64, path: &KeyPath) -> Check {
     if !(0.0..=1.0).contains(&p) {
         return fail(
             path.clone(),
-            format!(
-                "{} {p} is not a probability; expected a number from 0 to 1",
-                last_key(path)
-            ),
+            format!("{} {p} is not a probability; expected a number from 0 to 1", last_key(path)),
         );
     }
     Ok(())
@@ -762,9 +661,7 @@ fn range(min: u64, max: u64, table: &KeyPath, min_key: &str, max_key: &str) -> C
     if min > max {
         return fail(
             table.key(min_key),
-            format!(
-                "{min_key} {min} is larger than {max_key} {max}; expected {min_key} <= {max_key}"
-            ),
+            format!("{min_key} {min} is larger than {max_key} {max}; expected {min_key} <= {max_key}"),
         );
     }
     Ok(())
@@ -805,10 +702,7 @@ where
     S: AsRef<str>,
 {
     const SHOWN: usize = 12;
-    let items: Vec<String> = items
-        .into_iter()
-        .map(|s| format!("`{}`", s.as_ref()))
-        .collect();
+    let items: Vec<String> = items.into_iter().map(|s| format!("`{}`", s.as_ref())).collect();
     if items.len() > SHOWN {
         format!("{}, … ({} in all)", items[..SHOWN].join(", "), items.len())
     } else {
