@@ -1,12 +1,25 @@
-//! The harness: scenario files, a simulated cluster under madsim, faults, the recorded history
-//! and the checkers that judge it.
+//! The harness: a simulated Kafka-like cluster under madsim, the faults, the recorded history and
+//! the checkers that judge it. It builds only as a simulation (`--cfg madsim`, which the
+//! workspace's `.cargo/config.toml` sets).
+//!
+//! | module | what it is |
+//! |---|---|
+//! | `scenario` | scenario files: the model, loading with located errors, validation, fault targets |
+//! | `layout`, `settings` | who is which node; a scenario turned into the state machines' settings |
+//! | `run` | one seeded run: fault phase, liveness phase, final read |
+//! | `cluster`, `node` | the nodes under madsim, their durable slots, the operations faults are made of |
+//! | `net`, `clock` | the TCP-like network and simulated time |
+//! | `faults`, `nemesis` | firing scripted faults; drawing random ones |
+//! | `workload`, `reader` | producer and consumer applications around the broker crate's clients |
+//! | `history`, `hash` | what a run records, and its fingerprint |
+//! | `check`, `verdict` | the checkers, the bug/allowed judgement, and the expectations of a scenario |
+//! | `report`, `sweep` | one run's report; sweeps of seeds on several threads |
+//! | `floor` | the bare madsim exchange the benchmark compares against |
 
 pub mod check;
 pub mod clock;
 pub mod cluster;
 pub mod faults;
-/// Needs madsim's runtime, which exists only in a simulation build (`--cfg madsim`).
-#[cfg(madsim)]
 pub mod floor;
 pub mod hash;
 pub mod history;
