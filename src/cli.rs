@@ -1,6 +1,6 @@
 //! Command-line arguments, parsed by clap and resolved into calls on the `sim` crate.
 
-use crate::{demo, exit};
+use crate::{bench, demo, exit};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use sim::report::RunReport;
@@ -47,6 +47,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measure seeds per second for the standard scenario against a bare madsim exchange.
+    Bench {
+        #[arg(long, default_value_t = 200)]
+        seeds: u64,
+        /// Also sweep on this many threads; default: the number of cores.
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// List the shipped scenarios with their descriptions.
     List {
         #[arg(default_value = "scenarios")]
@@ -63,6 +71,7 @@ pub fn main() -> i32 {
         }
         Some(Command::Sweep { scenarios, seeds, jobs, json }) => sweep(&scenarios, &seeds, jobs, json),
         Some(Command::List { dir }) => list(&dir),
+        Some(Command::Bench { seeds, jobs }) => bench::run(seeds, jobs.unwrap_or_else(default_jobs)),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");

@@ -1,6 +1,7 @@
 //! `kafkasim`: run a scenario with a seed, sweep seeds, list the shipped scenarios, or (with no
 //! arguments) run a short demo. See `cli.rs` for the commands and `exit.rs` for exit codes.
 
+mod bench;
 mod cli;
 mod demo;
 mod exit;

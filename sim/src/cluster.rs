@@ -245,10 +245,12 @@ impl Cluster {
         self.net.lock().expect("network lock").set_config(base);
     }
 
-    /// Undoes every fault: heals the network, restores its settings, resumes and restarts nodes.
+    /// Undoes every fault: heals the network, restores its latency and stops packet loss (even a
+    /// scenario's baseline loss: liveness is judged on a sound network), resumes and restarts nodes.
     pub fn heal_all(&mut self) {
         self.heal_network();
         self.restore_net_config();
+        self.set_net_config(|c| c.packet_loss_rate = 0.0);
         for node in self.paused.clone() {
             self.resume(node);
         }

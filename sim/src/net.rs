@@ -53,13 +53,8 @@ struct Packet {
     delivery: Delivery,
 }
 
-#[derive(Debug, Default)]
-struct Link {
-    /// Arrival time of the last packet scheduled on this link: later packets never arrive earlier.
-    last_arrival: Millis,
-    /// Packets held by a partition, in send order.
-    stalled: VecDeque<Packet>,
-}
+/// Resets belong to no connection; they keep their own order on a link.
+const NO_CONNECTION: ConnectionId = 0;
 
 struct Inbox {
     queue: BTreeMap<(Millis, u64), Packet>,
@@ -90,7 +85,12 @@ pub struct Network {
     rng: ChaCha8Rng,
     /// Directed pairs that cannot communicate.
     blocked: BTreeSet<(NodeId, NodeId)>,
-    links: BTreeMap<(NodeId, NodeId), Link>,
+    /// Packets a partition holds, per directed pair, in send order.
+    stalled: BTreeMap<(NodeId, NodeId), VecDeque<Packet>>,
+    /// Arrival time of the last packet scheduled on each connection, per direction: a later
+    /// packet never arrives earlier. Order is per connection, as TCP's: a new connection does not
+    /// wait behind an old one's retransmissions.
+    last_arrival: BTreeMap<(NodeId, NodeId, ConnectionId), Millis>,
     /// The connection each client currently uses towards each server.
     outgoing: BTreeMap<(NodeId, NodeId), ConnectionId>,
     open: BTreeSet<ConnectionId>,
@@ -107,7 +107,8 @@ impl Network {
             config,
             rng,
             blocked: BTreeSet::new(),
-            links: BTreeMap::new(),
+            stalled: BTreeMap::new(),
+            last_arrival: BTreeMap::new(),
             outgoing: BTreeMap::new(),
             open: BTreeSet::new(),
             next_connection: 1,
@@ -205,9 +206,10 @@ impl Network {
 
     fn close(&mut self, connection: ConnectionId) {
         self.open.remove(&connection);
-        for link in self.links.values_mut() {
-            link.stalled.retain(|p| p.connection != Some(connection));
+        for stalled in self.stalled.values_mut() {
+            stalled.retain(|p| p.connection != Some(connection));
         }
+        self.last_arrival.retain(|&(_, _, c), _| c != connection);
     }
 
     /// Tells `to` that its connection with `from` is gone, as a packet on the `from` → `to` link.
@@ -247,7 +249,7 @@ impl Network {
         }
         let key = (packet.from, packet.to);
         if self.blocked.contains(&key) {
-            self.links.entry(key).or_default().stalled.push_back(packet);
+            self.stalled.entry(key).or_default().push_back(packet);
             return;
         }
         self.schedule(now, packet);
@@ -255,9 +257,10 @@ impl Network {
 
     fn schedule(&mut self, now: Millis, packet: Packet) {
         let latency = self.latency();
-        let link = self.links.entry((packet.from, packet.to)).or_default();
-        let arrival = (now + latency).max(link.last_arrival);
-        link.last_arrival = arrival;
+        let connection = packet.connection.unwrap_or(NO_CONNECTION);
+        let last = self.last_arrival.entry((packet.from, packet.to, connection)).or_default();
+        let arrival = (now + latency).max(*last);
+        *last = arrival;
         self.sequence += 1;
         let inbox = self.inboxes.get_mut(&packet.to).expect("known node");
         inbox.queue.insert((arrival, self.sequence), packet);
@@ -320,18 +323,22 @@ impl Network {
         let travelling: Vec<(Millis, u64)> =
             inbox.queue.iter().filter(|(&(t, _), p)| t > now && p.from == from).map(|(&k, _)| k).collect();
         let held: Vec<Packet> = travelling.iter().map(|k| inbox.queue.remove(k).expect("listed")).collect();
-        let link = self.links.entry((from, to)).or_default();
+        let stalled = self.stalled.entry((from, to)).or_default();
         for p in held.into_iter().rev() {
-            link.stalled.push_front(p);
+            stalled.push_front(p);
         }
-        link.last_arrival = now;
+        for (&(a, b, _), last) in self.last_arrival.iter_mut() {
+            if (a, b) == (from, to) {
+                *last = (*last).min(now);
+            }
+        }
     }
 
     pub fn unblock(&mut self, now: Millis, from: NodeId, to: NodeId) {
         if !self.blocked.remove(&(from, to)) {
             return;
         }
-        let stalled = std::mem::take(&mut self.links.entry((from, to)).or_default().stalled);
+        let stalled = self.stalled.remove(&(from, to)).unwrap_or_default();
         for p in stalled {
             self.schedule(now, p);
         }
@@ -362,9 +369,7 @@ impl Network {
             self.open.remove(&c);
             peers.insert(if a == node { b } else { a });
         }
-        for link in self.links.iter_mut().filter(|((a, b), _)| *a == node || *b == node) {
-            link.1.stalled.clear();
-        }
+        self.stalled.retain(|&(a, b), _| a != node && b != node);
         if how == Liveness::Crashed {
             for peer in peers {
                 self.reset(now, node, peer);

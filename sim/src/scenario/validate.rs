@@ -210,12 +210,14 @@ fn topics(s: &Scenario, path: &KeyPath) -> Check {
             Some(0) => {
                 return fail(at.key("min_insync_replicas"), "min_insync_replicas is 0; expected at least 1")
             }
-            Some(m) if m > rf => return fail(
-                at.key("min_insync_replicas"),
-                format!(
+            Some(m) if m > rf => {
+                return fail(
+                    at.key("min_insync_replicas"),
+                    format!(
                     "min_insync_replicas {m} is larger than replication_factor {rf}; expected at most {rf}"
                 ),
-            ),
+                )
+            }
             None if s.broker.min_insync_replicas > rf => {
                 let m = s.broker.min_insync_replicas;
                 return fail(
