@@ -21,7 +21,7 @@ pub enum Effect {
 }
 
 /// Replica-state changes, recorded in the history as probes (DESIGN §7).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ReplicaEvent {
     /// The controller chose a leader (or none) for a new epoch.
     LeaderElected { tp: TopicPartition, epoch: Epoch, leader: Option<BrokerId>, unclean: bool },

@@ -39,7 +39,7 @@ impl Cluster {
     pub fn start(scenario: &Scenario, clock: Clock, rng: &mut ChaCha8Rng) -> Cluster {
         let layout = Layout::of(scenario);
         let base_net = settings::net_config(&scenario.network);
-        let net = Network::new(base_net.clone(), ChaCha8Rng::seed_from_u64(rng.gen()));
+        let net = Network::new(base_net.clone(), ChaCha8Rng::seed_from_u64(rng.gen()), clock);
         let history = History { node_names: layout.names().clone(), events: Vec::new() };
         let mut cluster = Cluster {
             partitions: settings::all_partitions(scenario),
@@ -93,19 +93,17 @@ impl Cluster {
 
     fn add_node(&mut self, slot: NodeSlot) {
         let id = slot.id;
-        let notify = {
+        {
             let mut net = self.net.lock().expect("network lock");
-            let notify = net.add_node(id);
+            net.add_node(id);
             // Up from now: what arrives before its task first runs waits in its inbox.
             net.set_up(id);
-            notify
-        };
+        }
         let ctx = NodeContext {
             id,
             slot: Arc::new(Mutex::new(slot)),
             net: self.net.clone(),
             history: self.history.clone(),
-            notify,
             clock: self.clock,
         };
         self.slots.insert(id, ctx.slot.clone());

@@ -1,31 +1,16 @@
 //! The history hash: one (scenario, seed, program version) gives one history, and this is its
-//! fingerprint. It is xxh3-64 over the history's JSON lines, so it changes with any recorded byte.
+//! fingerprint. It is xxh3-64 over the history's `Hash` encoding (node names, then every event in
+//! order), so it changes with any recorded field. The encoding is Rust's `Hash` for these types:
+//! stable for one build on one architecture, which is what "program version" means here.
 
 use crate::history::History;
-use std::io::Write;
+use std::hash::{Hash, Hasher};
 use xxhash_rust::xxh3::Xxh3;
 
-struct HashWriter(Xxh3);
-
-impl Write for HashWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 pub fn history_hash(history: &History) -> u64 {
-    let mut w = HashWriter(Xxh3::new());
-    serde_json::to_writer(&mut w, &history.node_names).expect("hashing never fails");
-    for event in &history.events {
-        serde_json::to_writer(&mut w, event).expect("hashing never fails");
-        w.0.update(b"\n");
-    }
-    w.0.digest()
+    let mut h = Xxh3::new();
+    history.hash(&mut h);
+    h.finish()
 }
 
 /// The hash as printed: 16 hex digits.

@@ -8,21 +8,21 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A record as a reader saw it at an offset.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ReadRecord {
     pub offset: Offset,
     pub value: u64,
 }
 
 /// A record as a replica stores it, for snapshots.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct StoredRecord {
     pub offset: Offset,
     pub epoch: Epoch,
     pub value: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Op {
     /// A producer handed a record to its client. `value` is unique within the run and names the send.
     SendInvoke { tp: TopicPartition, key: Option<u32>, value: u64 },
@@ -48,7 +48,7 @@ pub enum Op {
     Phase(Phase),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Phase {
     /// The fault phase ended; every fault is healed and the liveness phase begins.
     Healed,
@@ -60,7 +60,7 @@ pub enum Phase {
     FinalReadDone,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Event {
     pub time_ms: Millis,
     pub node: NodeId,
@@ -68,7 +68,7 @@ pub struct Event {
 }
 
 /// The whole record of one run.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct History {
     /// Node names, for display: broker-1, controller, producer-1, …
     pub node_names: BTreeMap<NodeId, String>,

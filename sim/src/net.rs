@@ -14,15 +14,17 @@
 //!   not (peers learn by timing out).
 //!
 //! Each node's inbox is ordered by (arrival time, send sequence); the node's own task takes what
-//! is due, so delivery costs no task of its own.
+//! is due, so delivery costs no task of its own. A node's task parks here with its waker, and the
+//! network arms a madsim timer for the earliest moment the node has something to do: madsim's
+//! timers cannot be cancelled, so at most one is armed per distinct wake-up time.
 
+use crate::clock::Clock;
 use broker::protocol::{ConnectionId, Envelope, Message};
 use broker::types::{Millis, NodeId};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::sync::Arc;
-use tokio::sync::Notify;
+use std::task::Waker;
 
 /// What a node's inbox hands it.
 #[derive(Clone, Debug)]
@@ -56,11 +58,29 @@ struct Packet {
 /// Resets belong to no connection; they keep their own order on a link.
 const NO_CONNECTION: ConnectionId = 0;
 
+#[derive(Default)]
 struct Inbox {
     queue: BTreeMap<(Millis, u64), Packet>,
-    notify: Arc<Notify>,
-    /// When the node's task will look next on its own; earlier arrivals must wake it.
+    /// The node's task, as it last parked.
+    waker: Option<Waker>,
+    /// When the parked task must run next; an earlier arrival moves it.
     wake_at: Millis,
+    /// Timers armed for this node that have not fired yet.
+    armed: BTreeSet<Millis>,
+}
+
+impl Inbox {
+    /// Makes sure the node's task runs at `at`: an armed timer at or before `at` already does it.
+    fn arm(&mut self, clock: &Clock, now: Millis, at: Millis) {
+        self.armed = self.armed.split_off(&(now + 1));
+        if self.armed.first().is_some_and(|&a| a <= at) {
+            return;
+        }
+        if let Some(waker) = &self.waker {
+            clock.wake_at(at, waker);
+            self.armed.insert(at);
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +103,7 @@ pub struct NetStats {
 pub struct Network {
     config: NetConfig,
     rng: ChaCha8Rng,
+    clock: Clock,
     /// Directed pairs that cannot communicate.
     blocked: BTreeSet<(NodeId, NodeId)>,
     /// Packets a partition holds, per directed pair, in send order.
@@ -102,10 +123,11 @@ pub struct Network {
 }
 
 impl Network {
-    pub fn new(config: NetConfig, rng: ChaCha8Rng) -> Network {
+    pub fn new(config: NetConfig, rng: ChaCha8Rng, clock: Clock) -> Network {
         Network {
             config,
             rng,
+            clock,
             blocked: BTreeSet::new(),
             stalled: BTreeMap::new(),
             last_arrival: BTreeMap::new(),
@@ -131,13 +153,10 @@ impl Network {
         self.stats
     }
 
-    /// Adds a node (initially down); returns the notifier its task waits on.
-    pub fn add_node(&mut self, node: NodeId) -> Arc<Notify> {
-        let notify = Arc::new(Notify::new());
-        let inbox = Inbox { queue: BTreeMap::new(), notify: notify.clone(), wake_at: Millis::MAX };
-        self.inboxes.insert(node, inbox);
+    /// Adds a node, initially down.
+    pub fn add_node(&mut self, node: NodeId) {
+        self.inboxes.insert(node, Inbox { wake_at: Millis::MAX, ..Inbox::default() });
         self.liveness.insert(node, Liveness::PoweredOff);
-        notify
     }
 
     pub fn liveness(&self, node: NodeId) -> Liveness {
@@ -266,7 +285,7 @@ impl Network {
         inbox.queue.insert((arrival, self.sequence), packet);
         if arrival < inbox.wake_at {
             inbox.wake_at = arrival;
-            inbox.notify.notify_one();
+            inbox.arm(&self.clock, now, arrival);
         }
     }
 
@@ -303,12 +322,24 @@ impl Network {
         }
     }
 
-    /// When `node` should next look at its inbox, and remember that it will sleep until `until`.
-    pub fn next_arrival(&mut self, node: NodeId, until: Millis) -> Millis {
+    /// Parks `node`'s task until `until` or its next arrival, whichever is first. Returns false
+    /// when that moment has come and the task should run now.
+    pub fn park(&mut self, node: NodeId, now: Millis, until: Millis, waker: &Waker) -> bool {
         let inbox = self.inboxes.get_mut(&node).expect("known node");
         let next = inbox.queue.first_key_value().map_or(Millis::MAX, |(&(t, _), _)| t);
-        inbox.wake_at = next.min(until);
-        inbox.wake_at
+        let wake = next.min(until);
+        if wake <= now {
+            return false;
+        }
+        if !inbox.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            inbox.waker = Some(waker.clone());
+            inbox.armed.clear();
+        }
+        inbox.wake_at = wake;
+        if wake < Millis::MAX {
+            inbox.arm(&self.clock, now, wake);
+        }
+        true
     }
 
     // ----- faults -----------------------------------------------------------------------------
@@ -355,7 +386,7 @@ impl Network {
         self.liveness.insert(node, how);
         if let Some(inbox) = self.inboxes.get_mut(&node) {
             self.stats.dropped += inbox.queue.len() as u64;
-            inbox.queue.clear();
+            *inbox = Inbox { wake_at: Millis::MAX, ..Inbox::default() };
         }
         let mut peers = BTreeSet::new();
         let gone: Vec<((NodeId, NodeId), ConnectionId)> = self

@@ -18,8 +18,10 @@ use broker::controller::{Controller, ControllerState};
 use broker::disk::Disk;
 use broker::effect::{Effect, Outbox};
 use broker::types::{Incarnation, Millis, NodeId};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use tokio::sync::Notify;
+use std::task::{Context, Poll};
 
 pub enum Running {
     Broker(Box<Broker>),
@@ -231,7 +233,6 @@ pub struct NodeContext {
     pub slot: Arc<Mutex<NodeSlot>>,
     pub net: Arc<Mutex<Network>>,
     pub history: Arc<Mutex<History>>,
-    pub notify: Arc<Notify>,
     pub clock: Clock,
 }
 
@@ -285,15 +286,26 @@ pub async fn node_main(ctx: NodeContext) {
         }
         // A state machine must move its deadlines past `now` when its timer runs; if one does
         // not, look again a millisecond later rather than spin.
-        let deadline = deadline.max(now + 1);
-        let wake = ctx.net.lock().expect("network lock").next_arrival(ctx.id, deadline);
-        if wake <= now {
-            continue;
-        }
-        tokio::select! {
-            biased;
-            _ = ctx.notify.notified() => {}
-            _ = ctx.clock.sleep_until(wake) => {}
+        Parked { ctx: &ctx, until: deadline.max(now + 1) }.await;
+    }
+}
+
+/// The node's task waiting for its next arrival or its own deadline, whichever comes first.
+struct Parked<'a> {
+    ctx: &'a NodeContext,
+    until: Millis,
+}
+
+impl Future for Parked<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let now = self.ctx.clock.now_ms();
+        let mut net = self.ctx.net.lock().expect("network lock");
+        if net.park(self.ctx.id, now, self.until, cx.waker()) {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
         }
     }
 }

@@ -2,6 +2,7 @@
 //! in seed order, and the sweep's verdict: no run may fail, no run may crash, and every anomaly
 //! the scenario expects must show up in at least one seed.
 
+use crate::check::Counts;
 use crate::report::RunReport;
 use crate::run;
 use crate::scenario::{Scenario, CHECKER_NAMES};
@@ -30,6 +31,8 @@ pub struct SweepSummary {
     pub passed: u64,
     pub crashed: u64,
     pub checkers: BTreeMap<&'static str, CheckerTally>,
+    /// The workload's outcomes over every run together.
+    pub totals: Counts,
     /// Expected anomalies no seed showed.
     pub missing_expected: Vec<&'static str>,
     /// The first failing seeds, with the command that reproduces each.
@@ -80,6 +83,7 @@ pub fn sweep(
             .iter()
             .map(|&c| (c, CheckerTally { modality: Some(Modality::of(&scenario, c)), ..Default::default() }))
             .collect(),
+        totals: Counts::default(),
         missing_expected: Vec::new(),
         failures: Vec::new(),
     };
@@ -113,6 +117,7 @@ const LISTED_FAILURES: usize = 10;
 
 fn tally(summary: &mut SweepSummary, found: &mut BTreeMap<&'static str, bool>, report: &RunReport) {
     summary.runs += 1;
+    summary.totals.add(&report.counts);
     if report.crash.is_some() {
         summary.crashed += 1;
     }
@@ -144,6 +149,19 @@ impl SweepSummary {
             s,
             "{} ({}): {} runs, {} passed, {} crashed — {:.1} seeds/s",
             self.scenario, self.file, self.runs, self.passed, self.crashed, rate
+        );
+        let t = &self.totals;
+        let percent = |n: u64| 100.0 * n as f64 / t.acked.max(1) as f64;
+        let _ = writeln!(
+            s,
+            "  sends: {} sent, {} acked, {} failed, {} indeterminate; acked then lost: {} ({:.2}%), duplicated: {}",
+            t.sent,
+            t.acked,
+            t.failed,
+            t.indeterminate,
+            t.lost,
+            percent(t.lost),
+            t.duplicated
         );
         for (name, t) in &self.checkers {
             if t.runs_with_bug + t.runs_with_allowed == 0 && t.modality != Some(Modality::Expected) {

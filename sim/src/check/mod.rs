@@ -166,6 +166,21 @@ pub struct Counts {
     pub unread_partitions: u64,
 }
 
+impl Counts {
+    /// Adds another run's counts to these, for sweep totals.
+    pub fn add(&mut self, other: &Counts) {
+        self.sent += other.sent;
+        self.acked += other.acked;
+        self.failed += other.failed;
+        self.indeterminate += other.indeterminate;
+        self.lost += other.lost;
+        self.polled += other.polled;
+        self.final_records += other.final_records;
+        self.duplicated += other.duplicated;
+        self.unread_partitions += other.unread_partitions;
+    }
+}
+
 /// Counts the workload's outcomes. `lost` and `duplicated` follow the lost-write and duplicate
 /// rules exactly, so they equal those checkers' violation counts.
 pub fn counts(input: &CheckInput) -> Counts {
