@@ -7,6 +7,22 @@ use broker::types::{Epoch, Millis, NodeId, Offset, TopicPartition};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// A value as humans read it: `p1-350` is producer 1's send number 350. Values below 2^32 (as
+/// hand-built test histories use) print as plain numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ValueName(pub u64);
+
+impl std::fmt::Display for ValueName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (producer, send) = (self.0 >> 32, self.0 & 0xffff_ffff);
+        if producer == 0 {
+            write!(f, "{send}")
+        } else {
+            write!(f, "p{producer}-{send}")
+        }
+    }
+}
+
 /// A record as a reader saw it at an offset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ReadRecord {

@@ -6,6 +6,7 @@ use super::index::{readings, Reading, Sends};
 use super::judgement::{Anomaly, Facts};
 use super::{CheckInput, Checker, Violation};
 use crate::history::History;
+use crate::history::ValueName;
 use broker::types::{Offset, TopicPartition};
 use std::collections::BTreeMap;
 
@@ -45,7 +46,7 @@ impl Checker for Duplicate {
                     label: facts.judge(&Anomaly::Duplicate { producer }),
                     message: format!(
                         "value {} of {} is at {} offsets: {}; {}",
-                        dup.value,
+                        ValueName(dup.value),
                         dup.tp,
                         dup.sightings.len(),
                         at.join(", "),

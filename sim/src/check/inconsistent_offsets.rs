@@ -5,6 +5,7 @@
 use super::index::{readings, Reading};
 use super::judgement::{Anomaly, Facts};
 use super::{CheckInput, Checker, Violation};
+use crate::history::ValueName;
 use broker::types::{Offset, TopicPartition};
 use std::collections::BTreeMap;
 
@@ -30,7 +31,14 @@ impl Checker for InconsistentOffsets {
             .map(|((tp, offset), values)| {
                 let reads: Vec<String> = values
                     .iter()
-                    .map(|r| format!("value {} by {} at {} ms", r.value, input.node_name(r.node), r.time_ms))
+                    .map(|r| {
+                        format!(
+                            "value {} by {} at {} ms",
+                            ValueName(r.value),
+                            input.node_name(r.node),
+                            r.time_ms
+                        )
+                    })
                     .collect();
                 Violation {
                     checker: self.name(),

@@ -6,6 +6,7 @@
 use super::index::{FinalReads, Outcome, Send, Sends};
 use super::judgement::{Anomaly, Facts};
 use super::{CheckInput, Checker, Violation};
+use crate::history::ValueName;
 
 pub struct LostWrite;
 
@@ -28,7 +29,7 @@ impl Checker for LostWrite {
                 let (acked_with, now_there) = match offset {
                     Some(o) => {
                         let there = match final_read.value_at(o) {
-                            Some(v) => format!(", which has value {v} at offset {o}"),
+                            Some(v) => format!(", which has value {} at offset {o}", ValueName(v)),
                             None => format!(", which has nothing at offset {o}"),
                         };
                         (format!("with offset {o}"), there)
@@ -41,7 +42,7 @@ impl Checker for LostWrite {
                     message: format!(
                         "value {} sent by {} to {} at {} ms, acknowledged at {} ms {}, \
                          is missing from the final read ({}){}",
-                        send.value,
+                        ValueName(send.value),
                         input.node_name(send.producer),
                         send.tp,
                         send.invoked_ms,

@@ -10,6 +10,7 @@
 use super::index::{FinalReads, Outcome, Send, Sends};
 use super::judgement::{Anomaly, Facts};
 use super::{CheckInput, Checker, Violation};
+use crate::history::ValueName;
 use broker::types::{NodeId, Offset, TopicPartition};
 use std::collections::BTreeMap;
 
@@ -54,9 +55,9 @@ impl Checker for NonmonotonicSend {
                              {} ms is at offset {later_offset}, before value {} sent earlier at \
                              {} ms at offset {earlier_offset}",
                             input.node_name(producer),
-                            later.value,
+                            ValueName(later.value),
                             later.invoked_ms,
-                            earlier.value,
+                            ValueName(earlier.value),
                             earlier.invoked_ms,
                         ),
                         time_ms: Some(later.invoked_ms),

@@ -12,7 +12,7 @@
 
 use super::judgement::{Anomaly, Facts};
 use super::{CheckInput, Checker, Violation};
-use crate::history::{History, Op, Phase, StoredRecord};
+use crate::history::{History, Op, Phase, StoredRecord, ValueName};
 use broker::types::{Millis, NodeId, Offset, TopicPartition};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -125,7 +125,7 @@ fn differing_offsets(a: &Log, b: &Log, below: Option<Offset>) -> Vec<Offset> {
 
 fn describe(record: Option<&StoredRecord>) -> String {
     match record {
-        Some(r) => format!("value {} (epoch {})", r.value, r.epoch),
+        Some(r) => format!("value {} (epoch {})", ValueName(r.value), r.epoch),
         None => "nothing".to_string(),
     }
 }
