@@ -671,14 +671,7 @@ impl Broker {
         let Some(l) = r.leader_state() else { return };
         let candidate = l.isr_min_log_end(id, end);
         let hw = next_high_watermark(r.high_watermark, candidate, l.isr.len(), r.min_insync_replicas);
-        if hw != r.high_watermark {
-            r.high_watermark = hw;
-            out.push(Effect::Event(ReplicaEvent::HighWatermark {
-                tp: tp.clone(),
-                epoch: r.leader_epoch,
-                high_watermark: hw,
-                leader: true,
-            }));
+        if r.set_high_watermark(hw, out) {
             self.complete_produces(out);
             self.wake_fetches(tp, out);
         }
@@ -863,16 +856,7 @@ impl Broker {
             }
             let end = log.end_offset();
             let hw = p.high_watermark.min(end);
-            let r = self.replicas.get_mut(&tp).expect("checked current");
-            if hw != r.high_watermark {
-                r.high_watermark = hw;
-                out.push(Effect::Event(ReplicaEvent::HighWatermark {
-                    tp: tp.clone(),
-                    epoch: r.leader_epoch,
-                    high_watermark: hw,
-                    leader: false,
-                }));
-            }
+            self.replicas.get_mut(&tp).expect("checked current").set_high_watermark(hw, out);
         }
         if back_off {
             self.fetchers.entry(leader).or_default().retry_at = now + self.config.replica_fetch_backoff_ms;

@@ -5,6 +5,7 @@
 use crate::config::ConsumerConfig;
 use crate::effect::{Effect, Outbox};
 use crate::metadata::MetadataImage;
+use crate::metadata_client::MetadataClient;
 use crate::protocol::{
     Envelope, ErrorCode, FetchPartition, FetchRequest, FetchResponse, Message, Request, Response,
 };
@@ -37,11 +38,7 @@ pub struct Consumer {
     config: ConsumerConfig,
     /// Empty: every topic.
     topics: Vec<Arc<str>>,
-    metadata: MetadataImage,
-    metadata_request: Option<(CorrelationId, BrokerId, Millis)>,
-    metadata_wanted: bool,
-    metadata_retry_at: Millis,
-    next_bootstrap: usize,
+    metadata: MetadataClient,
     positions: BTreeMap<TopicPartition, Position>,
     fetches: BTreeMap<CorrelationId, InFlightFetch>,
     retry_at: BTreeMap<BrokerId, Millis>,
@@ -53,14 +50,12 @@ pub struct Consumer {
 
 impl Consumer {
     pub fn new(config: ConsumerConfig, topics: Vec<Arc<str>>) -> Consumer {
+        let metadata =
+            MetadataClient::new(config.bootstrap.clone(), config.request_timeout_ms, config.retry_backoff_ms);
         Consumer {
             config,
             topics,
-            metadata: MetadataImage::default(),
-            metadata_request: None,
-            metadata_wanted: true,
-            metadata_retry_at: 0,
-            next_bootstrap: 0,
+            metadata,
             positions: BTreeMap::new(),
             fetches: BTreeMap::new(),
             retry_at: BTreeMap::new(),
@@ -82,12 +77,7 @@ impl Consumer {
 
     /// The earliest time `on_timer` has work to do.
     pub fn next_deadline(&self) -> Millis {
-        let mut d = Millis::MAX;
-        if let Some((_, _, deadline)) = self.metadata_request {
-            d = d.min(deadline);
-        } else if self.metadata_wanted {
-            d = d.min(self.metadata_retry_at);
-        }
+        let mut d = self.metadata.deadline().unwrap_or(Millis::MAX);
         for f in self.fetches.values() {
             d = d.min(f.deadline);
         }
@@ -100,11 +90,8 @@ impl Consumer {
     }
 
     pub fn on_timer(&mut self, now: Millis, out: &mut Outbox) {
-        if let Some((_, broker, deadline)) = self.metadata_request {
-            if deadline <= now {
-                out.push(Effect::CloseConnection { peer: broker });
-                self.connection_lost(now, broker);
-            }
+        if let Some(broker) = self.metadata.expire(now, out) {
+            self.connection_lost(now, broker);
         }
         let expired: Vec<BrokerId> =
             self.fetches.values().filter(|f| f.deadline <= now).map(|f| f.broker).collect();
@@ -125,16 +112,7 @@ impl Consumer {
             return;
         };
         match response {
-            Response::Metadata(image) if self.metadata_request.is_some_and(|(c, _, _)| c == correlation) => {
-                self.metadata_request = None;
-                if image.version >= self.metadata.version {
-                    self.metadata = *image;
-                }
-                self.adopt_partitions();
-                self.metadata_wanted = self.positions.is_empty()
-                    || self.positions.keys().any(|tp| self.metadata.leader_of(tp).is_none());
-                self.metadata_retry_at = now + self.config.retry_backoff_ms;
-            }
+            Response::Metadata(image) => self.on_metadata(now, correlation, *image),
             Response::Fetch(resp) => {
                 if let Some(f) = self.fetches.remove(&correlation) {
                     self.handle_fetch_response(now, f.broker, resp);
@@ -145,8 +123,19 @@ impl Consumer {
         self.poll(now, out);
     }
 
+    fn on_metadata(&mut self, now: Millis, correlation: CorrelationId, image: MetadataImage) {
+        if !self.metadata.on_response(now, correlation, image) {
+            return;
+        }
+        self.adopt_partitions();
+        let image = self.metadata.image();
+        let wanted =
+            self.positions.is_empty() || self.positions.keys().any(|tp| image.leader_of(tp).is_none());
+        self.metadata.set_wanted(wanted);
+    }
+
     fn adopt_partitions(&mut self) {
-        for tp in self.metadata.partitions.keys() {
+        for tp in self.metadata.image().partitions.keys() {
             if self.topics.is_empty() || self.topics.contains(&tp.topic) {
                 self.positions.entry(tp.clone()).or_default();
             }
@@ -154,12 +143,7 @@ impl Consumer {
     }
 
     fn connection_lost(&mut self, now: Millis, broker: BrokerId) {
-        if self.metadata_request.is_some_and(|(_, b, _)| b == broker) {
-            self.metadata_request = None;
-            self.metadata_retry_at = now + self.config.retry_backoff_ms;
-            self.next_bootstrap += 1;
-        }
-        self.metadata_wanted = true;
+        self.metadata.connection_lost(now, broker);
         self.fetches.retain(|_, f| f.broker != broker);
         self.retry_at.insert(broker, now + self.config.retry_backoff_ms);
     }
@@ -182,7 +166,7 @@ impl Consumer {
                     continue;
                 }
                 Some(_) => {
-                    self.metadata_wanted = true;
+                    self.metadata.want_refresh();
                     self.retry_at.insert(broker, now + self.config.retry_backoff_ms);
                     pos.caught_up = false;
                     continue;
@@ -204,22 +188,10 @@ impl Consumer {
 
     fn poll(&mut self, now: Millis, out: &mut Outbox) {
         self.polled_at = now;
-        if self.metadata_wanted && self.metadata_request.is_none() && now >= self.metadata_retry_at {
-            let n = self.config.bootstrap.len();
-            if n > 0 {
-                let broker = self.config.bootstrap[self.next_bootstrap % n];
-                let correlation = self.next_correlation;
-                self.next_correlation += 1;
-                self.metadata_request = Some((correlation, broker, now + self.config.request_timeout_ms));
-                out.push(Effect::Send {
-                    to: broker,
-                    message: Message::Request { correlation, request: Request::Metadata },
-                });
-            }
-        }
+        self.metadata.poll(now, &mut self.next_correlation, out);
         let mut by_leader: BTreeMap<BrokerId, Vec<FetchPartition>> = BTreeMap::new();
         for (tp, pos) in &self.positions {
-            let Some(state) = self.metadata.partitions.get(tp) else {
+            let Some(state) = self.metadata.image().partitions.get(tp) else {
                 continue;
             };
             let Some(leader) = state.leader else { continue };

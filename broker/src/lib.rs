@@ -11,6 +11,7 @@ pub mod disk;
 pub mod effect;
 pub mod log;
 pub mod metadata;
+pub mod metadata_client;
 pub mod partitioner;
 pub mod producer;
 pub mod protocol;

@@ -10,6 +10,7 @@
 use crate::config::ProducerConfig;
 use crate::effect::{Effect, Outbox};
 use crate::metadata::MetadataImage;
+use crate::metadata_client::MetadataClient;
 use crate::protocol::{Envelope, ErrorCode, Message, ProduceRequest, ProduceResponse, Request, Response};
 use crate::types::{Acks, BrokerId, CorrelationId, Millis, NodeId, Offset, Record, TopicPartition};
 use std::collections::{BTreeMap, VecDeque};
@@ -44,12 +45,7 @@ struct InFlight {
 
 pub struct Producer {
     config: ProducerConfig,
-    metadata: MetadataImage,
-    /// A metadata request in flight: to which broker, and until when.
-    metadata_request: Option<(CorrelationId, BrokerId, Millis)>,
-    metadata_wanted: bool,
-    metadata_retry_at: Millis,
-    next_bootstrap: usize,
+    metadata: MetadataClient,
     queues: BTreeMap<TopicPartition, VecDeque<Pending>>,
     in_flight: BTreeMap<CorrelationId, InFlight>,
     next_correlation: CorrelationId,
@@ -60,13 +56,11 @@ pub struct Producer {
 
 impl Producer {
     pub fn new(config: ProducerConfig) -> Producer {
+        let metadata =
+            MetadataClient::new(config.bootstrap.clone(), config.request_timeout_ms, config.retry_backoff_ms);
         Producer {
             config,
-            metadata: MetadataImage::default(),
-            metadata_request: None,
-            metadata_wanted: true,
-            metadata_retry_at: 0,
-            next_bootstrap: 0,
+            metadata,
             queues: BTreeMap::new(),
             in_flight: BTreeMap::new(),
             next_correlation: 0,
@@ -117,12 +111,7 @@ impl Producer {
 
     /// The earliest time `on_timer` has work to do.
     pub fn next_deadline(&self) -> Millis {
-        let mut d = Millis::MAX;
-        if let Some((_, _, deadline)) = self.metadata_request {
-            d = d.min(deadline);
-        } else if self.metadata_wanted {
-            d = d.min(self.metadata_retry_at);
-        }
+        let mut d = self.metadata.deadline().unwrap_or(Millis::MAX);
         for f in self.in_flight.values() {
             d = d.min(f.deadline);
         }
@@ -140,11 +129,8 @@ impl Producer {
     }
 
     pub fn on_timer(&mut self, now: Millis, out: &mut Outbox) {
-        if let Some((_, broker, deadline)) = self.metadata_request {
-            if deadline <= now {
-                out.push(Effect::CloseConnection { peer: broker });
-                self.connection_lost(now, broker);
-            }
+        if let Some(broker) = self.metadata.expire(now, out) {
+            self.connection_lost(now, broker);
         }
         let expired: Vec<BrokerId> =
             self.in_flight.values().filter(|f| f.deadline <= now).map(|f| f.broker).collect();
@@ -166,14 +152,7 @@ impl Producer {
             return;
         };
         match response {
-            Response::Metadata(image) if self.metadata_request.is_some_and(|(c, _, _)| c == correlation) => {
-                self.metadata_request = None;
-                if image.version >= self.metadata.version {
-                    self.metadata = *image;
-                }
-                self.metadata_wanted = !self.every_queue_has_leader();
-                self.metadata_retry_at = now + self.config.retry_backoff_ms;
-            }
+            Response::Metadata(image) => self.on_metadata(now, correlation, *image),
             Response::Produce(resp) => {
                 if let Some(f) = self.in_flight.remove(&correlation) {
                     self.handle_produce_response(now, f, resp);
@@ -184,8 +163,15 @@ impl Producer {
         self.poll(now, out);
     }
 
+    fn on_metadata(&mut self, now: Millis, correlation: CorrelationId, image: MetadataImage) {
+        if self.metadata.on_response(now, correlation, image) {
+            let wanted = !self.every_queue_has_leader();
+            self.metadata.set_wanted(wanted);
+        }
+    }
+
     fn every_queue_has_leader(&self) -> bool {
-        self.queues.iter().all(|(tp, q)| q.is_empty() || self.metadata.leader_of(tp).is_some())
+        self.queues.iter().all(|(tp, q)| q.is_empty() || self.metadata.image().leader_of(tp).is_some())
     }
 
     fn handle_produce_response(&mut self, now: Millis, f: InFlight, resp: ProduceResponse) {
@@ -200,7 +186,7 @@ impl Producer {
                 // Only a refusal before the append proves the batch was not written.
                 let maybe_written = error != ErrorCode::NotEnoughReplicas;
                 if matches!(error, ErrorCode::NotLeaderOrFollower | ErrorCode::UnknownTopicOrPartition) {
-                    self.metadata_wanted = true;
+                    self.metadata.want_refresh();
                 }
                 self.retry(now, f.tp, f.batch, maybe_written, &format!("{error:?}"));
             }
@@ -209,14 +195,8 @@ impl Producer {
 
     /// The connection to `broker` is gone: every request on it failed in an unknown state.
     fn connection_lost(&mut self, now: Millis, broker: BrokerId) {
-        if self.metadata_request.is_some_and(|(_, b, _)| b == broker) {
-            self.metadata_request = None;
-            self.metadata_wanted = true;
-            self.metadata_retry_at = now + self.config.retry_backoff_ms;
-            self.next_bootstrap += 1;
-        }
         // Leadership may have moved (an acks=0 producer learns of it only this way).
-        self.metadata_wanted = true;
+        self.metadata.connection_lost(now, broker);
         let lost: Vec<CorrelationId> =
             self.in_flight.iter().filter(|(_, f)| f.broker == broker).map(|(&c, _)| c).collect();
         // Requeue in reverse so the oldest batch ends up at the front.
@@ -281,9 +261,7 @@ impl Producer {
 
     fn poll(&mut self, now: Millis, out: &mut Outbox) {
         self.polled_at = now;
-        if self.metadata_wanted && self.metadata_request.is_none() && now >= self.metadata_retry_at {
-            self.request_metadata(now, out);
-        }
+        self.metadata.poll(now, &mut self.next_correlation, out);
         let tps: Vec<TopicPartition> =
             self.queues.iter().filter(|(_, q)| !q.is_empty()).map(|(tp, _)| tp.clone()).collect();
         for tp in tps {
@@ -291,25 +269,10 @@ impl Producer {
         }
     }
 
-    fn request_metadata(&mut self, now: Millis, out: &mut Outbox) {
-        let Some(&broker) =
-            self.config.bootstrap.get(self.next_bootstrap % self.config.bootstrap.len().max(1))
-        else {
-            return;
-        };
-        let correlation = self.next_correlation;
-        self.next_correlation += 1;
-        self.metadata_request = Some((correlation, broker, now + self.config.request_timeout_ms));
-        out.push(Effect::Send {
-            to: broker,
-            message: Message::Request { correlation, request: Request::Metadata },
-        });
-    }
-
     /// Sends batches of `tp`'s queue to its leader while the pipeline has room.
     fn drain(&mut self, now: Millis, tp: &TopicPartition, out: &mut Outbox) {
-        let Some(leader) = self.metadata.leader_of(tp) else {
-            self.metadata_wanted = true;
+        let Some(leader) = self.metadata.image().leader_of(tp) else {
+            self.metadata.want_refresh();
             return;
         };
         loop {

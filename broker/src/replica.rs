@@ -2,6 +2,7 @@
 //! leads, what it knows of its followers and its ISR. The rules for the high watermark and the
 //! ISR live here as small pure functions, so they can be tested on their own.
 
+use crate::effect::{Effect, Outbox, ReplicaEvent};
 use crate::types::{BrokerId, Epoch, Millis, Offset, PartitionEpoch, TopicPartition};
 use std::collections::BTreeMap;
 
@@ -151,6 +152,21 @@ impl Replica {
 
     pub fn is_leader(&self) -> bool {
         matches!(self.role, Role::Leader(_))
+    }
+
+    /// Moves the high watermark, reporting the move; returns whether it moved.
+    pub fn set_high_watermark(&mut self, hw: Offset, out: &mut Outbox) -> bool {
+        if hw == self.high_watermark {
+            return false;
+        }
+        self.high_watermark = hw;
+        out.push(Effect::Event(ReplicaEvent::HighWatermark {
+            tp: self.tp.clone(),
+            epoch: self.leader_epoch,
+            high_watermark: hw,
+            leader: self.is_leader(),
+        }));
+        true
     }
 }
 

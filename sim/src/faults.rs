@@ -19,20 +19,6 @@ pub enum Undo {
     RestoreNetwork,
 }
 
-pub fn kind_name(kind: FaultKind) -> &'static str {
-    match kind {
-        FaultKind::Partition => "partition",
-        FaultKind::Heal => "heal",
-        FaultKind::Crash => "crash",
-        FaultKind::Restart => "restart",
-        FaultKind::PowerLoss => "power-loss",
-        FaultKind::Pause => "pause",
-        FaultKind::Resume => "resume",
-        FaultKind::PacketLoss => "packet-loss",
-        FaultKind::Latency => "latency",
-    }
-}
-
 /// Fires one fault. Returns the undo to schedule `for_ms` later, if the fault asks for one.
 pub fn fire(cluster: &mut Cluster, rng: &mut ChaCha8Rng, fault: &FaultSpec) -> Option<Undo> {
     let targets: Vec<Target> = fault
@@ -42,7 +28,7 @@ pub fn fire(cluster: &mut Cluster, rng: &mut ChaCha8Rng, fault: &FaultSpec) -> O
         .map(|t| Target::parse(t).expect("validated target"))
         .collect();
     let nodes = resolve_all(cluster, rng, &targets, fault.fault);
-    let name = kind_name(fault.fault);
+    let name = fault.fault.name();
     let undo = match fault.fault {
         FaultKind::Partition => {
             let groups = match &fault.groups {
