@@ -4,6 +4,7 @@
 //! convergence and replica-log snapshots.
 
 use crate::clock::Clock;
+use crate::entropy::Entropy;
 use crate::history::{History, Op, StoredRecord};
 use crate::layout::{Layout, CONTROLLER, FINAL_READER};
 use crate::net::{NetConfig, NetStats, Network};
@@ -17,8 +18,6 @@ use broker::controller::ControllerState;
 use broker::metadata::MetadataImage;
 use broker::types::{Millis, NodeId, TopicPartition};
 use madsim::runtime::{Handle, NodeHandle};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
@@ -35,11 +34,11 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Creates and starts every node of the scenario. `rng` seeds the network and the workloads.
-    pub fn start(scenario: &Scenario, clock: Clock, rng: &mut ChaCha8Rng) -> Cluster {
+    /// Creates and starts every node of the scenario.
+    pub fn start(scenario: &Scenario, clock: Clock, entropy: &Entropy) -> Cluster {
         let layout = Layout::of(scenario);
         let base_net = settings::net_config(&scenario.network);
-        let net = Network::new(base_net.clone(), ChaCha8Rng::seed_from_u64(rng.gen()), clock);
+        let net = Network::new(base_net.clone(), entropy.stream("network"), clock);
         let history = History { node_names: layout.names().clone(), events: Vec::new() };
         let mut cluster = Cluster {
             partitions: settings::all_partitions(scenario),
@@ -78,7 +77,7 @@ impl Cluster {
                 stop_ms: scenario.duration_ms,
                 messages: spec.messages,
                 config: settings::producer_config(spec, &cluster.layout),
-                rng: ChaCha8Rng::seed_from_u64(rng.gen()),
+                rng: entropy.stream(&format!("workload/{}", cluster.layout.name(id))),
             });
             cluster.add_node(NodeSlot::client(id, Stored::Producer(Box::new(app))));
         }

@@ -8,7 +8,7 @@
 //! | `layout`, `settings` | who is which node; a scenario turned into the state machines' settings |
 //! | `run` | one seeded run: fault phase, liveness phase, final read |
 //! | `cluster`, `node` | the nodes under madsim, their durable slots, the operations faults are made of |
-//! | `net`, `clock` | the TCP-like network and simulated time |
+//! | `net`, `clock`, `entropy` | the TCP-like network, simulated time, the run's random streams |
 //! | `faults`, `nemesis` | firing scripted faults; drawing random ones |
 //! | `workload`, `reader` | producer and consumer applications around the broker crate's clients |
 //! | `history`, `hash` | what a run records, and its fingerprint |
@@ -19,6 +19,7 @@
 pub mod check;
 pub mod clock;
 pub mod cluster;
+pub mod entropy;
 pub mod faults;
 pub mod floor;
 pub mod hash;

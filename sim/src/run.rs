@@ -12,6 +12,7 @@
 
 use crate::clock::Clock;
 use crate::cluster::Cluster;
+use crate::entropy::Entropy;
 use crate::faults::{self, Undo};
 use crate::history::{History, Op, Phase};
 use crate::layout::{FINAL_READER, NEMESIS};
@@ -21,8 +22,6 @@ use crate::scenario::{FaultSpec, Scenario};
 use broker::types::Millis;
 use madsim::runtime::Runtime;
 use madsim::time::Duration;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -57,7 +56,7 @@ pub fn run(scenario: Arc<Scenario>, seed: u64) -> Result<RunOutput, RunCrash> {
             let mut rt = Runtime::with_seed_and_config(seed, madsim::Config::default());
             let limit = scenario.duration_ms + scenario.liveness_timeout_ms + FINAL_READ_BOUND_MS + 60_000;
             rt.set_time_limit(Duration::from_millis(limit));
-            rt.block_on(simulate(scenario))
+            rt.block_on(simulate(scenario, seed))
         })
         .expect("spawn run thread");
     thread.join().map_err(|panic| RunCrash { message: panic_message(panic.as_ref()) })
@@ -78,13 +77,17 @@ enum Step {
     Undo(Undo),
 }
 
-async fn simulate(scenario: Arc<Scenario>) -> RunOutput {
+async fn simulate(scenario: Arc<Scenario>, seed: u64) -> RunOutput {
     let clock = Clock::start();
-    let mut rng = ChaCha8Rng::seed_from_u64(madsim::rand::random());
-    let timeline =
-        nemesis::timeline(&scenario.faults, scenario.nemesis.as_ref(), scenario.duration_ms, &mut rng);
-    let mut cluster = Cluster::start(&scenario, clock, &mut rng);
-    let mut fault_rng = ChaCha8Rng::seed_from_u64(rng.gen());
+    let entropy = Entropy::new(seed);
+    let timeline = nemesis::timeline(
+        &scenario.faults,
+        scenario.nemesis.as_ref(),
+        scenario.duration_ms,
+        &mut entropy.stream("nemesis"),
+    );
+    let mut cluster = Cluster::start(&scenario, clock, &entropy);
+    let mut fault_rng = entropy.stream("faults");
 
     // Fault phase.
     let mut steps: BTreeMap<(Millis, u64), Step> = BTreeMap::new();
