@@ -19,8 +19,11 @@ use crate::replica::{next_high_watermark, FollowerProgress, LeaderState, Replica
 use crate::types::{
     Acks, BrokerId, CorrelationId, Epoch, Incarnation, Millis, NodeId, Offset, TopicPartition,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
+
+/// How soon a broker resends an ISR change whose request failed (Kafka's AlterPartition retry).
+const ALTER_PARTITION_RETRY_MS: Millis = 50;
 
 /// The broker's standing with the controller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,6 +113,10 @@ pub struct Broker {
     delayed_fetches: Vec<DelayedFetch>,
     next_isr_check_ms: Millis,
     next_flush_ms: Millis,
+    next_writeback_ms: Millis,
+    /// Log ends as each writeback saw them: the OS writes a page back once it has been dirty for
+    /// `os_dirty_expire_ms`, so a writeback flushes up to where the logs ended that long ago.
+    writeback_marks: VecDeque<(Millis, BTreeMap<TopicPartition, Offset>)>,
     next_checkpoint_ms: Millis,
     /// When `poll` last ran: a fetch retry due by then was already considered.
     polled_at: Millis,
@@ -163,18 +170,33 @@ impl Broker {
             delayed_fetches: Vec::new(),
             next_isr_check_ms: now + config.replica_lag_time_max_ms / 2,
             next_flush_ms: now + flush_period.unwrap_or(0),
+            next_writeback_ms: now + config.os_writeback_interval_ms,
+            writeback_marks: VecDeque::new(),
             next_checkpoint_ms: now + config.replica_high_watermark_checkpoint_interval_ms,
             polled_at: now,
             config,
         }
     }
 
+    /// How often Kafka itself fsyncs every log, if it does so on a timer.
     fn flush_period(config: &BrokerConfig) -> Option<Millis> {
         match config.flush {
-            FlushPolicy::Never => Some(config.os_writeback_interval_ms),
             FlushPolicy::Interval => Some(config.flush_interval_ms),
-            FlushPolicy::EveryBatch => None,
+            FlushPolicy::Never | FlushPolicy::EveryBatch => None,
         }
+    }
+
+    /// The OS writeback, whatever Kafka's flush policy: pages dirty for long enough reach the disk.
+    fn os_writeback(&mut self, now: Millis) {
+        let expired_before = now.saturating_sub(self.config.os_dirty_expire_ms);
+        while self.writeback_marks.front().is_some_and(|(t, _)| *t <= expired_before) {
+            let (_, ends) = self.writeback_marks.pop_front().expect("checked");
+            for (tp, end) in ends {
+                self.disk.log_mut(&tp).flush_to(end);
+            }
+        }
+        let ends = self.disk.logs.iter().map(|(tp, log)| (tp.clone(), log.end_offset())).collect();
+        self.writeback_marks.push_back((now, ends));
     }
 
     pub fn id(&self) -> BrokerId {
@@ -246,6 +268,10 @@ impl Broker {
                 self.disk.flush_all();
             }
         }
+        if now >= self.next_writeback_ms {
+            self.next_writeback_ms = now + self.config.os_writeback_interval_ms.max(1);
+            self.os_writeback(now);
+        }
         if now >= self.next_checkpoint_ms {
             self.next_checkpoint_ms = now + self.config.replica_high_watermark_checkpoint_interval_ms.max(1);
             self.disk.hw_checkpoint =
@@ -256,7 +282,7 @@ impl Broker {
 
     /// The earliest time `on_timer` has work to do.
     pub fn next_deadline(&self) -> Millis {
-        let mut d = self.next_isr_check_ms.min(self.next_checkpoint_ms);
+        let mut d = self.next_isr_check_ms.min(self.next_checkpoint_ms).min(self.next_writeback_ms);
         if Self::flush_period(&self.config).is_some() {
             d = d.min(self.next_flush_ms);
         }
@@ -276,6 +302,11 @@ impl Broker {
         }
         for o in self.outstanding.values() {
             d = d.min(o.deadline);
+        }
+        for l in self.replicas.values().filter_map(Replica::leader_state) {
+            if l.pending_isr.is_some() && !l.alter_in_flight && l.alter_retry_at > self.polled_at {
+                d = d.min(l.alter_retry_at);
+            }
         }
         for p in &self.delayed_produces {
             d = d.min(p.deadline);
@@ -309,6 +340,7 @@ impl Broker {
             self.send_to_controller(now, req, OutstandingKind::MetadataFetch, out);
         }
         self.send_fetches(now, out);
+        self.send_alter_partitions(now, out);
     }
 
     fn send_to_controller(&mut self, now: Millis, request: Request, kind: OutstandingKind, out: &mut Outbox) {
@@ -402,8 +434,10 @@ impl Broker {
                 self.metadata_fetch_retry_at = now + self.config.replica_fetch_backoff_ms;
             }
             OutstandingKind::AlterPartition(tp) => {
+                // Kafka never gives up on an ISR change: resend it shortly.
                 if let Some(l) = self.replicas.get_mut(&tp).and_then(Replica::leader_state_mut) {
-                    l.pending_isr = None;
+                    l.alter_in_flight = false;
+                    l.alter_retry_at = now + ALTER_PARTITION_RETRY_MS;
                 }
             }
             OutstandingKind::Fetch(_) => {
@@ -425,7 +459,7 @@ impl Broker {
             std::mem::take(&mut self.delayed_fetches).into_iter().partition(|f| f.deadline <= now);
         self.delayed_fetches = kept;
         for f in expired {
-            self.complete_fetch(f, out);
+            self.complete_fetch(f, None, out);
         }
     }
 
@@ -485,7 +519,7 @@ impl Broker {
             log.flush();
         }
         let required = base + req.records.len() as Offset;
-        self.maybe_advance_hw(&req.tp, out);
+        self.maybe_advance_hw(now, &req.tp, out);
         self.wake_fetches(&req.tp, out);
         match req.acks {
             Acks::None => {}
@@ -514,6 +548,13 @@ impl Broker {
         req: FetchRequest,
         out: &mut Outbox,
     ) {
+        // Kafka answers with the high watermark as it was before this fetch moved it: a follower
+        // learns of the advance its own fetch caused only on its next fetch.
+        let hw_before: BTreeMap<TopicPartition, Offset> = req
+            .partitions
+            .iter()
+            .map(|p| (p.tp.clone(), self.replicas.get(&p.tp).map_or(0, |r| r.high_watermark)))
+            .collect();
         let mut answer_now = false;
         let mut touched = Vec::new();
         for p in &req.partitions {
@@ -539,7 +580,7 @@ impl Broker {
         }
         for tp in touched {
             self.maybe_expand_isr(now, &tp, req.replica.expect("follower fetch"), out);
-            self.maybe_advance_hw(&tp, out);
+            self.maybe_advance_hw(now, &tp, out);
         }
         let delayed = DelayedFetch {
             reply,
@@ -549,7 +590,7 @@ impl Broker {
             deadline: now + req.max_wait_ms,
         };
         if answer_now || req.max_wait_ms == 0 {
-            self.complete_fetch(delayed, out);
+            self.complete_fetch(delayed, Some(&hw_before), out);
         } else {
             self.delayed_fetches.push(delayed);
         }
@@ -604,8 +645,24 @@ impl Broker {
         limit > p.fetch_offset
     }
 
-    fn complete_fetch(&self, f: DelayedFetch, out: &mut Outbox) {
-        let partitions = f.partitions.iter().map(|p| self.read_partition(p, f.replica.is_some())).collect();
+    /// Answers a fetch. `hw_before`, for an immediate answer, holds the high watermarks as they
+    /// were when it arrived; a held fetch reads them as they are when it completes.
+    fn complete_fetch(
+        &self,
+        f: DelayedFetch,
+        hw_before: Option<&BTreeMap<TopicPartition, Offset>>,
+        out: &mut Outbox,
+    ) {
+        let partitions = f
+            .partitions
+            .iter()
+            .map(|p| {
+                let hw = hw_before
+                    .and_then(|hws| hws.get(&p.tp).copied())
+                    .unwrap_or_else(|| self.replicas.get(&p.tp).map_or(0, |r| r.high_watermark));
+                self.read_partition(p, f.replica.is_some(), hw)
+            })
+            .collect();
         let response = Response::Fetch(FetchResponse { partitions });
         out.push(Effect::Reply {
             to: f.reply,
@@ -613,9 +670,8 @@ impl Broker {
         });
     }
 
-    fn read_partition(&self, p: &FetchPartition, follower: bool) -> FetchedPartition {
+    fn read_partition(&self, p: &FetchPartition, follower: bool, hw: Offset) -> FetchedPartition {
         let end = self.log_end(&p.tp);
-        let hw = self.replicas.get(&p.tp).map_or(0, |r| r.high_watermark);
         let mut fetched = FetchedPartition {
             tp: p.tp.clone(),
             error: self.fetch_error(p),
@@ -656,20 +712,23 @@ impl Broker {
             });
         self.delayed_fetches = kept;
         for f in ready {
-            self.complete_fetch(f, out);
+            self.complete_fetch(f, None, out);
         }
     }
 
     // ----- leader duties ---------------------------------------------------------------------
 
-    fn maybe_advance_hw(&mut self, tp: &TopicPartition, out: &mut Outbox) {
+    fn maybe_advance_hw(&mut self, now: Millis, tp: &TopicPartition, out: &mut Outbox) {
         let end = self.log_end(tp);
         let id = self.id;
+        let metadata = &self.metadata;
         let Some(r) = self.replicas.get_mut(tp) else {
             return;
         };
         let Some(l) = r.leader_state() else { return };
-        let candidate = l.isr_min_log_end(id, end);
+        let lag_max = self.config.replica_lag_time_max_ms;
+        let waits_for = l.hw_replicas(end, now, lag_max, |b| metadata.is_live(b));
+        let candidate = l.min_log_end(&waits_for, id, end);
         let hw = next_high_watermark(r.high_watermark, candidate, l.isr.len(), r.min_insync_replicas);
         if r.set_high_watermark(hw, out) {
             self.complete_produces(out);
@@ -707,7 +766,7 @@ impl Broker {
         }
         let mut new_isr = l.isr.clone();
         new_isr.push(follower);
-        self.alter_isr(now, tp, new_isr, out);
+        self.propose_isr(now, tp, new_isr, out);
     }
 
     fn shrink_lagging_isrs(&mut self, now: Millis, out: &mut Outbox) {
@@ -724,24 +783,48 @@ impl Broker {
             }
         }
         for (tp, new_isr) in shrinks {
-            self.alter_isr(now, &tp, new_isr, out);
+            self.propose_isr(now, &tp, new_isr, out);
+        }
+        // A follower outside the ISR that stopped being caught up no longer holds the HW back.
+        let leading: Vec<TopicPartition> =
+            self.replicas.iter().filter(|(_, r)| r.is_leader()).map(|(tp, _)| tp.clone()).collect();
+        for tp in leading {
+            self.maybe_advance_hw(now, &tp, out);
         }
     }
 
-    fn alter_isr(&mut self, now: Millis, tp: &TopicPartition, new_isr: Vec<BrokerId>, out: &mut Outbox) {
-        let id = self.id;
-        let r = self.replicas.get_mut(tp).expect("leader of tp");
-        let leader_epoch = r.leader_epoch;
-        let l = r.leader_state_mut().expect("leader of tp");
-        l.pending_isr = Some(new_isr.clone());
-        let request = Request::AlterPartition(AlterPartitionRequest {
-            broker: id,
-            tp: tp.clone(),
-            leader_epoch,
-            partition_epoch: l.partition_epoch,
-            new_isr,
-        });
-        self.send_to_controller(now, request, OutstandingKind::AlterPartition(tp.clone()), out);
+    /// Makes `new_isr` the pending ISR change of `tp`; `poll` sends it.
+    fn propose_isr(&mut self, now: Millis, tp: &TopicPartition, new_isr: Vec<BrokerId>, out: &mut Outbox) {
+        let l = self.replicas.get_mut(tp).and_then(Replica::leader_state_mut).expect("leader of tp");
+        l.pending_isr = Some(new_isr);
+        l.alter_in_flight = false;
+        l.alter_retry_at = now;
+        self.send_alter_partitions(now, out);
+    }
+
+    /// Sends every pending ISR change that is due and not already on its way.
+    fn send_alter_partitions(&mut self, now: Millis, out: &mut Outbox) {
+        let mut requests = Vec::new();
+        for (tp, r) in &mut self.replicas {
+            let leader_epoch = r.leader_epoch;
+            let Some(l) = r.leader_state_mut() else { continue };
+            let Some(new_isr) = &l.pending_isr else { continue };
+            if l.alter_in_flight || now < l.alter_retry_at {
+                continue;
+            }
+            l.alter_in_flight = true;
+            requests.push(AlterPartitionRequest {
+                broker: self.id,
+                tp: tp.clone(),
+                leader_epoch,
+                partition_epoch: l.partition_epoch,
+                new_isr: new_isr.clone(),
+            });
+        }
+        for req in requests {
+            let kind = OutstandingKind::AlterPartition(req.tp.clone());
+            self.send_to_controller(now, Request::AlterPartition(req), kind, out);
+        }
     }
 
     // ----- responses to this broker's requests -----------------------------------------------
@@ -778,7 +861,7 @@ impl Broker {
                 }
             }
             (OutstandingKind::AlterPartition(tp), Response::AlterPartition(resp)) => {
-                self.handle_alter_partition(&tp, resp, out);
+                self.handle_alter_partition(now, &tp, resp, out);
             }
             (OutstandingKind::Fetch(fetched), Response::Fetch(resp)) => {
                 let f = self.fetchers.entry(o.peer).or_default();
@@ -794,6 +877,7 @@ impl Broker {
 
     fn handle_alter_partition(
         &mut self,
+        now: Millis,
         tp: &TopicPartition,
         resp: AlterPartitionResponse,
         out: &mut Outbox,
@@ -805,12 +889,19 @@ impl Broker {
         let Some(l) = r.leader_state_mut() else {
             return;
         };
-        l.pending_isr = None;
-        if resp.error.is_none() && resp.leader_epoch == epoch && resp.partition_epoch > l.partition_epoch {
-            l.isr = resp.isr;
-            l.partition_epoch = resp.partition_epoch;
-            self.maybe_advance_hw(tp, out);
-            self.complete_produces(out);
+        l.alter_in_flight = false;
+        match resp.error {
+            None if resp.leader_epoch == epoch && resp.partition_epoch >= l.partition_epoch => {
+                l.isr = resp.isr;
+                l.partition_epoch = resp.partition_epoch;
+                l.pending_isr = None;
+                self.maybe_advance_hw(now, tp, out);
+                self.complete_produces(out);
+            }
+            // The controller refused a replica outright: back to the committed ISR.
+            Some(ErrorCode::IneligibleReplica) => l.pending_isr = None,
+            // Anything else (a stale epoch) is settled by newer metadata, which replaces the change.
+            _ => l.alter_retry_at = Millis::MAX,
         }
     }
 
@@ -875,6 +966,12 @@ impl Broker {
     }
 
     fn truncate(&mut self, tp: &TopicPartition, offset: Offset, out: &mut Outbox) {
+        // Records written after this point reuse these offsets: they are not the old dirty pages.
+        for (_, ends) in &mut self.writeback_marks {
+            if let Some(end) = ends.get_mut(tp) {
+                *end = (*end).min(offset);
+            }
+        }
         let log = self.disk.log_mut(tp);
         if let Some(from) = log.truncate_to(offset) {
             out.push(Effect::Event(ReplicaEvent::Truncated { tp: tp.clone(), from, to: offset }));
@@ -906,7 +1003,8 @@ impl Broker {
                     if state.partition_epoch > l.partition_epoch && state.leader == Some(self.id) {
                         l.isr = state.isr.clone();
                         l.partition_epoch = state.partition_epoch;
-                        self.maybe_advance_hw(&tp, out);
+                        l.pending_isr = None;
+                        self.maybe_advance_hw(now, &tp, out);
                     }
                 }
                 Some((epoch, false)) if state.leader_epoch == epoch => {}
@@ -936,11 +1034,13 @@ impl Broker {
                     isr: state.isr.clone(),
                     partition_epoch: state.partition_epoch,
                     pending_isr: None,
+                    alter_in_flight: false,
+                    alter_retry_at: 0,
                     followers: state
                         .replicas
                         .iter()
                         .filter(|&&b| b != self.id)
-                        .map(|&b| (b, FollowerProgress::new(now)))
+                        .map(|&b| (b, FollowerProgress::new(now, state.isr.contains(&b))))
                         .collect(),
                     epoch_start_offset: end,
                 })
@@ -972,7 +1072,7 @@ impl Broker {
                 log_end_offset: end,
                 high_watermark: hw,
             }));
-            self.maybe_advance_hw(tp, out);
+            self.maybe_advance_hw(now, tp, out);
         } else if let Some(leader) = follows {
             out.push(Effect::Event(ReplicaEvent::BecameFollower {
                 tp: tp.clone(),

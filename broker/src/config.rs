@@ -18,7 +18,7 @@ pub enum TruncationMode {
 /// When a broker forces its log from the page cache to disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FlushPolicy {
-    /// Kafka's default: never fsync; the OS writes dirty pages back every `os_writeback_interval_ms`.
+    /// Kafka's default: never fsync; only the OS writes dirty pages back (see `os_dirty_expire_ms`).
     Never,
     /// `log.flush.interval.ms`: fsync every `flush_interval_ms`.
     Interval,
@@ -34,7 +34,8 @@ pub struct BrokerConfig {
     pub replica_fetch_backoff_ms: Millis,
     /// replica.socket.timeout.ms: how long a follower waits for a fetch response.
     pub replica_socket_timeout_ms: Millis,
-    /// Timeout of the broker's own requests to the controller.
+    /// Timeout of the broker's own requests to the controller: half the session timeout, as
+    /// Kafka sets its heartbeat timeout (KAFKA-14392), so a lost heartbeat is retried in time.
     pub controller_request_timeout_ms: Millis,
     pub broker_heartbeat_interval_ms: Millis,
     /// Retry delay for a registration the controller refused (an older incarnation still holds a session).
@@ -43,7 +44,10 @@ pub struct BrokerConfig {
     pub replica_high_watermark_checkpoint_interval_ms: Millis,
     pub flush: FlushPolicy,
     pub flush_interval_ms: Millis,
+    /// How often the OS writeback runs (vm.dirty_writeback_centisecs).
     pub os_writeback_interval_ms: Millis,
+    /// How old a dirty page must be before the writeback writes it (vm.dirty_expire_centisecs).
+    pub os_dirty_expire_ms: Millis,
     pub truncation: TruncationMode,
     /// Upper bound on records in one fetch response, standing in for fetch.max.bytes.
     pub fetch_max_records: usize,
@@ -56,13 +60,14 @@ impl Default for BrokerConfig {
             replica_fetch_wait_max_ms: 500,
             replica_fetch_backoff_ms: 1_000,
             replica_socket_timeout_ms: 30_000,
-            controller_request_timeout_ms: 30_000,
+            controller_request_timeout_ms: 4_500,
             broker_heartbeat_interval_ms: 2_000,
             broker_registration_retry_ms: 1_000,
             replica_high_watermark_checkpoint_interval_ms: 5_000,
             flush: FlushPolicy::Never,
             flush_interval_ms: 1_000,
-            os_writeback_interval_ms: 30_000,
+            os_writeback_interval_ms: 5_000,
+            os_dirty_expire_ms: 30_000,
             truncation: TruncationMode::LeaderEpoch,
             fetch_max_records: 500,
         }

@@ -100,6 +100,11 @@ impl PartitionLog {
         self.flushed = self.end_offset();
     }
 
+    /// The OS wrote back everything below `offset` (never past the end, never backwards).
+    pub fn flush_to(&mut self, offset: Offset) {
+        self.flushed = self.flushed.max(offset.min(self.end_offset()));
+    }
+
     /// Power loss: the page cache is gone, only flushed records remain.
     pub fn lose_unflushed(&mut self) {
         let flushed = self.flushed;

@@ -199,8 +199,9 @@ impl Producer {
         self.metadata.connection_lost(now, broker);
         let lost: Vec<CorrelationId> =
             self.in_flight.iter().filter(|(_, f)| f.broker == broker).map(|(&c, _)| c).collect();
-        // Requeue in reverse so the oldest batch ends up at the front.
-        for c in lost.into_iter().rev() {
+        // Like Kafka, fail them oldest first, each going back to the front of its queue: the
+        // newest ends up first, and the pipeline is resent in reverse.
+        for c in lost {
             let f = self.in_flight.remove(&c).expect("listed above");
             self.retry(now, f.tp, f.batch, true, "connection lost");
         }

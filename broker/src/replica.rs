@@ -19,10 +19,12 @@ pub struct FollowerProgress {
 }
 
 impl FollowerProgress {
-    pub fn new(now: Millis) -> Self {
+    /// What a new leader assumes of a follower: one in the ISR counts as caught up now, one
+    /// outside it as never caught up (Kafka's resetReplicaState).
+    pub fn new(now: Millis, in_isr: bool) -> Self {
         FollowerProgress {
             log_end_offset: None,
-            last_caught_up_ms: now,
+            last_caught_up_ms: if in_isr { now } else { 0 },
             last_fetch_ms: now,
             leader_end_at_last_fetch: 0,
         }
@@ -42,6 +44,7 @@ impl FollowerProgress {
     }
 
     /// Out of sync: behind the leader's end and not caught up for longer than the lag bound.
+    /// (Kafka's isCaughtUp is the negation.)
     pub fn is_lagging(&self, leader_end: Offset, now: Millis, lag_max_ms: Millis) -> bool {
         self.log_end_offset != Some(leader_end) && now.saturating_sub(self.last_caught_up_ms) > lag_max_ms
     }
@@ -52,8 +55,15 @@ pub struct LeaderState {
     /// The ISR as the controller last committed it.
     pub isr: Vec<BrokerId>,
     pub partition_epoch: PartitionEpoch,
-    /// An AlterPartition sent and not yet answered.
+    /// An ISR change proposed to the controller and not yet settled. It stays pending across
+    /// timeouts and most errors (the request is resent, or newer metadata replaces it), as in
+    /// Kafka: forgetting it early would let the high watermark stop waiting for a replica the
+    /// controller may already have added.
     pub pending_isr: Option<Vec<BrokerId>>,
+    /// The pending change's AlterPartition is on its way.
+    pub alter_in_flight: bool,
+    /// When to (re)send the pending change; `Millis::MAX` while waiting for newer metadata.
+    pub alter_retry_at: Millis,
     pub followers: BTreeMap<BrokerId, FollowerProgress>,
     /// The log end when this leader's epoch began: a follower must reach it to join the ISR.
     pub epoch_start_offset: Offset,
@@ -72,9 +82,34 @@ impl LeaderState {
         isr
     }
 
+    /// The replicas the high watermark waits for: the maximal ISR, and any follower outside it
+    /// that is caught up and eligible (not fenced), since it is about to join (Kafka's
+    /// maybeIncrementLeaderHW): a write is not committed behind a replica's back just before the
+    /// replica enters the ISR.
+    pub fn hw_replicas(
+        &self,
+        leader_end: Offset,
+        now: Millis,
+        lag_max_ms: Millis,
+        eligible: impl Fn(BrokerId) -> bool,
+    ) -> Vec<BrokerId> {
+        let mut replicas = self.maximal_isr();
+        for (&b, f) in &self.followers {
+            if !replicas.contains(&b) && eligible(b) && !f.is_lagging(leader_end, now, lag_max_ms) {
+                replicas.push(b);
+            }
+        }
+        replicas
+    }
+
     /// The lowest log end offset over the maximal ISR; a follower not heard from counts as 0.
     pub fn isr_min_log_end(&self, me: BrokerId, my_end: Offset) -> Offset {
-        self.maximal_isr()
+        self.min_log_end(&self.maximal_isr(), me, my_end)
+    }
+
+    /// The lowest log end offset over `replicas`; a follower not heard from counts as 0.
+    pub fn min_log_end(&self, replicas: &[BrokerId], me: BrokerId, my_end: Offset) -> Offset {
+        replicas
             .iter()
             .map(|&b| {
                 if b == me {
@@ -189,10 +224,12 @@ mod tests {
             isr: isr.iter().map(|&b| NodeId(b)).collect(),
             partition_epoch: 0,
             pending_isr: None,
+            alter_in_flight: false,
+            alter_retry_at: 0,
             followers: ends
                 .iter()
                 .map(|&(b, end)| {
-                    let mut p = FollowerProgress::new(0);
+                    let mut p = FollowerProgress::new(0, true);
                     p.log_end_offset = end;
                     (NodeId(b), p)
                 })
@@ -230,7 +267,7 @@ mod tests {
 
     #[test]
     fn caught_up_tracking_follows_kafka() {
-        let mut p = FollowerProgress::new(0);
+        let mut p = FollowerProgress::new(0, true);
         p.record_fetch(10, 10, 100); // at the end: caught up at 100
         assert_eq!(p.last_caught_up_ms, 100);
         p.record_fetch(10, 15, 200); // reached what the previous fetch saw: caught up as of 100

@@ -26,6 +26,7 @@ pub fn broker_config(s: &Scenario) -> BrokerConfig {
         },
         flush_interval_ms: b.flush_interval_ms,
         os_writeback_interval_ms: b.os_writeback_interval_ms,
+        os_dirty_expire_ms: b.os_dirty_expire_ms,
         truncation: match b.truncation {
             TruncationSpec::LeaderEpoch => TruncationMode::LeaderEpoch,
             TruncationSpec::HighWatermark => TruncationMode::HighWatermark,

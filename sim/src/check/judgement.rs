@@ -6,14 +6,14 @@
 //! retries and max.in.flight; the topic's min.insync.replicas and unclean.leader.election.enable,
 //! inherited from the broker settings when the topic leaves them unset; the brokers' truncation
 //! and flush modes) and from the history (which brokers lost power, which partitions had an
-//! unclean election).
+//! unclean election, which re-elected a power-lost replica that was their only in-sync one).
 
 use super::{CheckInput, Label};
 use crate::history::Op;
 use crate::scenario::{FlushSpec, ProducerSpec, Scenario, TopicSpec, TruncationSpec};
 use broker::effect::ReplicaEvent;
 use broker::types::{Acks, NodeId, TopicPartition};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What went wrong, with what the rules need to know about it.
 #[derive(Clone, Copy, Debug)]
@@ -43,6 +43,7 @@ pub enum Anomaly<'a> {
 /// | lost-write, inconsistent-offsets, replica-divergence | the controller elected an unclean leader for the partition, and its topic enables unclean election | unclean leader election on *tp* |
 /// | lost-write, inconsistent-offsets, replica-divergence | brokers truncate to the high watermark | high-watermark truncation, the pre-KIP-101 protocol |
 /// | lost-write, inconsistent-offsets, replica-divergence | power loss hit at least min.insync.replicas distinct replicas of the partition, and flush is not every-batch | power loss of *N* replicas with unflushed page cache |
+/// | lost-write, inconsistent-offsets, replica-divergence | a replica lost power while it was the partition's only in-sync replica and was then elected cleanly (Kafka without KIP-966 keeps the last ISR member electable), and flush is not every-batch | the only in-sync replica lost power and was elected again without its unflushed tail |
 /// | duplicate | the producer retries (retries > 0, or unset: unbounded) and acks is not 0 | retries without idempotence |
 /// | nonmonotonic-send | the producer retries and max.in.flight.requests.per.connection > 1 | retries with several requests in flight reorder batches |
 /// | monotonic-hw, single-leader-per-epoch, monotonic-epoch, liveness | never | |
@@ -90,16 +91,34 @@ pub struct Facts<'a> {
     unclean_elections: BTreeSet<&'a TopicPartition>,
     /// Nodes hit by a `power-loss` fault at any time of the run.
     power_lost: BTreeSet<NodeId>,
+    /// Partitions that elected, cleanly, a replica that had lost power while it was the only
+    /// member of the ISR: Kafka (without KIP-966) keeps the last ISR member electable, so it
+    /// comes back as leader with its unflushed tail gone.
+    sole_isr_power_lost: BTreeSet<&'a TopicPartition>,
 }
 
 impl<'a> Facts<'a> {
     pub fn of(input: &CheckInput<'a>) -> Facts<'a> {
         let mut unclean_elections = BTreeSet::new();
         let mut power_lost = BTreeSet::new();
+        let mut sole_isr_power_lost = BTreeSet::new();
+        // The controller's ISR per partition; a partition starts with every replica in it.
+        let mut isr: BTreeMap<&TopicPartition, Vec<NodeId>> = BTreeMap::new();
         for event in &input.history.events {
             match &event.op {
                 Op::Replica(ReplicaEvent::LeaderElected { tp, unclean: true, .. }) => {
                     unclean_elections.insert(tp);
+                }
+                Op::Replica(ReplicaEvent::LeaderElected {
+                    tp, leader: Some(leader), unclean: false, ..
+                }) => {
+                    let current = isr.entry(tp).or_insert_with(|| replicas_of(input.scenario, tp));
+                    if current.as_slice() == [*leader] && power_lost.contains(leader) {
+                        sole_isr_power_lost.insert(tp);
+                    }
+                }
+                Op::Replica(ReplicaEvent::IsrChanged { tp, isr: new, .. }) => {
+                    isr.insert(tp, new.clone());
                 }
                 Op::Fault { fault, nodes, .. } if fault == "power-loss" => {
                     power_lost.extend(nodes.iter().copied());
@@ -107,7 +126,7 @@ impl<'a> Facts<'a> {
                 _ => {}
             }
         }
-        Facts { scenario: input.scenario, unclean_elections, power_lost }
+        Facts { scenario: input.scenario, unclean_elections, power_lost, sole_isr_power_lost }
     }
 
     pub fn judge(&self, anomaly: &Anomaly) -> Label {
@@ -141,6 +160,10 @@ impl<'a> Facts<'a> {
                 "power loss of {power_lost_replicas} replica{} with unflushed page cache",
                 if power_lost_replicas == 1 { "" } else { "s" }
             ),
+        ))
+        .or(when(
+            self.sole_isr_power_lost.contains(tp) && broker.flush != FlushSpec::EveryBatch,
+            "the only in-sync replica lost power and was elected again without its unflushed tail",
         ))
     }
 }
@@ -286,6 +309,31 @@ mod tests {
         let mut min1 = Run::new().with_broker("min_insync_replicas = 1");
         min1.fault("power-loss", &["broker-3"]);
         assert_eq!(lost_write(&min1), allowed("power loss of 1 replica with unflushed page cache"));
+    }
+
+    #[test]
+    fn the_only_in_sync_replica_losing_power_and_coming_back_as_leader_allows_loss() {
+        let reason =
+            allowed("the only in-sync replica lost power and was elected again without its unflushed tail");
+        // min.isr = 2 by default here, so one power loss alone excuses nothing…
+        let mut run = Run::new();
+        run.isr("orders/0", 0, &["broker-1"]).fault("power-loss", &["broker-1"]);
+        assert_eq!(lost_write(&run), Label::Bug);
+        // …but the controller re-electing that last ISR member does.
+        run.elected("orders/0", 2, "broker-1");
+        assert_eq!(lost_write(&run), reason);
+        assert_eq!(divergence(&run), reason);
+
+        // Elected while others were in sync too: its peers had every acknowledged write.
+        let mut peers = Run::new();
+        peers.fault("power-loss", &["broker-1"]).elected("orders/0", 1, "broker-1");
+        assert_eq!(lost_write(&peers), Label::Bug);
+
+        // The election before the power loss does not count.
+        let mut before = Run::new();
+        before.isr("orders/0", 0, &["broker-1"]).elected("orders/0", 1, "broker-1");
+        before.fault("power-loss", &["broker-1"]);
+        assert_eq!(lost_write(&before), Label::Bug);
     }
 
     #[test]

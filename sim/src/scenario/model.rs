@@ -86,8 +86,10 @@ pub struct BrokerSpec {
     pub flush: FlushSpec,
     /// log.flush.interval.ms, used when flush = "interval".
     pub flush_interval_ms: u64,
-    /// How often the OS writes dirty pages back when flush = "never" (vm.dirty_expire_centisecs).
+    /// How often the OS writeback runs (vm.dirty_writeback_centisecs).
     pub os_writeback_interval_ms: u64,
+    /// How long a page stays dirty before the writeback writes it (vm.dirty_expire_centisecs).
+    pub os_dirty_expire_ms: u64,
     pub truncation: TruncationSpec,
 }
 
@@ -106,6 +108,7 @@ impl Default for BrokerSpec {
             flush: FlushSpec::Never,
             flush_interval_ms: b.flush_interval_ms,
             os_writeback_interval_ms: b.os_writeback_interval_ms,
+            os_dirty_expire_ms: b.os_dirty_expire_ms,
             truncation: TruncationSpec::LeaderEpoch,
         }
     }

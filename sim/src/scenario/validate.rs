@@ -143,6 +143,7 @@ fn broker(b: &BrokerSpec, path: &KeyPath) -> Check {
         ("replica_high_watermark_checkpoint_interval_ms", b.replica_high_watermark_checkpoint_interval_ms),
         ("flush_interval_ms", b.flush_interval_ms),
         ("os_writeback_interval_ms", b.os_writeback_interval_ms),
+        ("os_dirty_expire_ms", b.os_dirty_expire_ms),
     ] {
         positive(value, &path.key(key))?;
     }
