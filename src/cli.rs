@@ -4,6 +4,7 @@ use crate::{bench, demo, exit};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use sim::report::RunReport;
+use sim::run::FailureKind;
 use sim::scenario::{self, Scenario};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -95,8 +96,9 @@ fn run(path: &Path, seed: u64, json: bool, examples: usize, history: Option<&Pat
     } else {
         print!("{}", report.render(examples));
     }
-    Ok(match (&report.crash, report.passed) {
-        (Some(_), _) => exit::CRASH,
+    Ok(match (report.failure_kind(), report.passed) {
+        (Some(FailureKind::Crash), _) => exit::CRASH,
+        (Some(FailureKind::Timeout), _) => exit::TIMEOUT,
         (None, true) => exit::OK,
         (None, false) => exit::VIOLATION,
     })
@@ -138,6 +140,8 @@ fn sweep(paths: &[PathBuf], seeds: &str, jobs: Option<usize>, json: bool) -> Res
         }
         if summary.crashed > 0 {
             code = code.max(exit::CRASH);
+        } else if summary.timed_out > 0 {
+            code = code.max(exit::TIMEOUT);
         } else if !summary.ok() {
             code = code.max(exit::VIOLATION);
         }

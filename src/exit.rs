@@ -5,9 +5,11 @@
 //! | 0 | every run passed its scenario's expectations |
 //! | 1 | an invariant was violated: a `never` checker fired, a violation the configuration promises cannot happen was found, or an `expected` anomaly did not show up |
 //! | 2 | bad input: a scenario file or an argument is wrong |
-//! | 4 | a run crashed: the simulation panicked or hit its simulated time limit |
+//! | 4 | a run crashed: the simulation panicked |
+//! | 5 | a run timed out: it hit its simulated-time limit or its step budget (a livelock) |
 
 pub const OK: i32 = 0;
 pub const VIOLATION: i32 = 1;
 pub const BAD_INPUT: i32 = 2;
 pub const CRASH: i32 = 4;
+pub const TIMEOUT: i32 = 5;

@@ -8,7 +8,7 @@ use crate::entropy::Entropy;
 use crate::history::{History, Op, StoredRecord};
 use crate::layout::{Layout, CONTROLLER, FINAL_READER};
 use crate::net::{NetConfig, NetStats, Network};
-use crate::node::{network_liveness, node_main, Halt, NodeContext, NodeSlot, Running, Stored};
+use crate::node::{network_liveness, node_main, Halt, NodeContext, NodeSlot, Running, StepBudget, Stored};
 use crate::reader::ConsumerApp;
 use crate::scenario::Scenario;
 use crate::settings;
@@ -29,6 +29,7 @@ pub struct Cluster {
     pub partitions: Vec<TopicPartition>,
     base_net: NetConfig,
     slots: BTreeMap<NodeId, Arc<Mutex<NodeSlot>>>,
+    budget: StepBudget,
     handles: BTreeMap<NodeId, NodeHandle>,
     paused: BTreeSet<NodeId>,
 }
@@ -48,6 +49,7 @@ impl Cluster {
             history: Arc::new(Mutex::new(history)),
             base_net,
             slots: BTreeMap::new(),
+            budget: StepBudget::new(crate::run::step_budget(scenario)),
             handles: BTreeMap::new(),
             paused: BTreeSet::new(),
         };
@@ -104,6 +106,7 @@ impl Cluster {
             net: self.net.clone(),
             history: self.history.clone(),
             clock: self.clock,
+            budget: self.budget.clone(),
         };
         self.slots.insert(id, ctx.slot.clone());
         let handle = Handle::current()

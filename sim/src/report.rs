@@ -4,7 +4,7 @@
 use crate::check::{self, CheckInput, Counts, Violation};
 use crate::hash;
 use crate::layout::Layout;
-use crate::run::{RunCrash, RunOutput};
+use crate::run::{FailureKind, RunFailure, RunOutput};
 use crate::scenario::{Scenario, CHECKER_NAMES};
 use crate::verdict::{Modality, Outcome};
 use serde::Serialize;
@@ -26,8 +26,8 @@ pub struct RunReport {
     pub file: String,
     pub seed: u64,
     pub passed: bool,
-    /// Set when the run could not finish (a panic, the simulated time limit).
-    pub crash: Option<String>,
+    /// Set when the run could not finish: a crash (panic) or a timeout (time limit, livelock).
+    pub failure: Option<RunFailure>,
     pub history_hash: Option<String>,
     pub simulated_ms: u64,
     /// Messages the network delivered.
@@ -48,18 +48,18 @@ impl RunReport {
         scenario: &Scenario,
         file: &str,
         seed: u64,
-        result: &Result<RunOutput, RunCrash>,
+        result: &Result<RunOutput, RunFailure>,
     ) -> RunReport {
         let reproduce = reproduce_command(file, seed);
         let out = match result {
             Ok(out) => out,
-            Err(crash) => {
+            Err(failure) => {
                 return RunReport {
                     scenario: scenario.name.clone(),
                     file: file.to_string(),
                     seed,
                     passed: false,
-                    crash: Some(crash.message.clone()),
+                    failure: Some(failure.clone()),
                     history_hash: None,
                     simulated_ms: 0,
                     messages: 0,
@@ -95,7 +95,7 @@ impl RunReport {
             file: file.to_string(),
             seed,
             passed,
-            crash: None,
+            failure: None,
             history_hash: Some(hash::hex(hash::history_hash(&out.history))),
             simulated_ms: out.simulated_ms,
             messages: out.net.delivered,
@@ -106,18 +106,26 @@ impl RunReport {
         }
     }
 
-    /// A sweep fails on a run with a failed checker or a crash; a missing expected anomaly in
-    /// one seed is judged over the whole sweep instead.
+    /// A sweep fails on a run with a failed checker, a crash or a timeout; a missing expected
+    /// anomaly in one seed is judged over the whole sweep instead.
     pub fn fails_sweep(&self) -> bool {
-        self.crash.is_some() || self.verdicts.iter().any(|v| v.outcome == Outcome::Failed)
+        self.failure.is_some() || self.verdicts.iter().any(|v| v.outcome == Outcome::Failed)
+    }
+
+    pub fn failure_kind(&self) -> Option<FailureKind> {
+        self.failure.as_ref().map(|f| f.kind)
     }
 
     /// The human-readable report. `max_examples` violations are shown per checker.
     pub fn render(&self, max_examples: usize) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "{} seed {}", self.scenario, self.seed);
-        if let Some(crash) = &self.crash {
-            let _ = writeln!(s, "  the run crashed: {crash}");
+        if let Some(failure) = &self.failure {
+            let what = match failure.kind {
+                FailureKind::Crash => "crashed",
+                FailureKind::Timeout => "timed out",
+            };
+            let _ = writeln!(s, "  the run {what}: {}", failure.message);
             let _ = writeln!(s, "reproduce: {}", self.reproduce);
             return s;
         }

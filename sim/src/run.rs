@@ -22,6 +22,7 @@ use crate::scenario::{FaultSpec, Scenario};
 use broker::types::Millis;
 use madsim::runtime::Runtime;
 use madsim::time::Duration;
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -42,24 +43,59 @@ pub struct RunOutput {
     pub liveness_gap: Option<String>,
 }
 
-/// A run that could not finish: the simulation panicked (a broker assertion, the time limit).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RunCrash {
+/// Steps (deliveries and timer firings, all nodes together) a run may take per simulated
+/// millisecond before it counts as a livelock: a hundred times what the shipped scenarios use.
+pub const STEP_BUDGET_PER_SIMULATED_MS: u64 = 20;
+
+/// Why a run could not finish.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    /// The simulation panicked: an assertion in the broker or the harness.
+    Crash,
+    /// The run hit its simulated-time limit or its step budget (a livelock).
+    Timeout,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RunFailure {
+    pub kind: FailureKind,
     pub message: String,
 }
 
+/// The panic message madsim gives when a run passes its simulated-time limit.
+const TIME_LIMIT_PANIC: &str = "time limit exceeded";
+/// The panic message a node gives when the run passes its step budget.
+pub const STEP_BUDGET_PANIC: &str = "step budget exceeded";
+
 /// Runs `scenario` with `seed` on a fresh thread with a fresh runtime.
-pub fn run(scenario: Arc<Scenario>, seed: u64) -> Result<RunOutput, RunCrash> {
+pub fn run(scenario: Arc<Scenario>, seed: u64) -> Result<RunOutput, RunFailure> {
     let thread = std::thread::Builder::new()
         .name(format!("seed-{seed}"))
         .spawn(move || {
             let mut rt = Runtime::with_seed_and_config(seed, madsim::Config::default());
-            let limit = scenario.duration_ms + scenario.liveness_timeout_ms + FINAL_READ_BOUND_MS + 60_000;
-            rt.set_time_limit(Duration::from_millis(limit));
+            rt.set_time_limit(Duration::from_millis(simulated_time_limit_ms(&scenario)));
             rt.block_on(simulate(scenario, seed))
         })
         .expect("spawn run thread");
-    thread.join().map_err(|panic| RunCrash { message: panic_message(panic.as_ref()) })
+    thread.join().map_err(|panic| RunFailure::from_panic(panic_message(panic.as_ref())))
+}
+
+impl RunFailure {
+    /// A panic that ended a run: a timeout if it was the time limit or the step budget.
+    pub fn from_panic(message: String) -> RunFailure {
+        let timed_out = message.contains(TIME_LIMIT_PANIC) || message.contains(STEP_BUDGET_PANIC);
+        RunFailure { kind: if timed_out { FailureKind::Timeout } else { FailureKind::Crash }, message }
+    }
+}
+
+/// The step budget of a run of `scenario`.
+pub fn step_budget(scenario: &Scenario) -> u64 {
+    simulated_time_limit_ms(scenario) * STEP_BUDGET_PER_SIMULATED_MS
+}
+
+fn simulated_time_limit_ms(scenario: &Scenario) -> u64 {
+    scenario.duration_ms + scenario.liveness_timeout_ms + FINAL_READ_BOUND_MS + 60_000
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
@@ -162,4 +198,20 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64) -> RunOutput {
     madsim::time::sleep(Duration::from_millis(1)).await;
     let history = std::mem::take(&mut *cluster.history.lock().expect("history lock"));
     RunOutput { history, timeline, net, simulated_ms, liveness_gap }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_limit_and_step_budget_panics_are_timeouts_others_crashes() {
+        let kind = |m: &str| RunFailure::from_panic(m.to_string()).kind;
+        assert_eq!(kind("time limit exceeded: 180s"), FailureKind::Timeout);
+        assert_eq!(
+            kind("step budget exceeded: 3000001 steps by 12 ms (node 1 still busy)"),
+            FailureKind::Timeout
+        );
+        assert_eq!(kind("assertion failed: leader"), FailureKind::Crash);
+    }
 }

@@ -5,6 +5,7 @@
 use crate::check::Counts;
 use crate::report::RunReport;
 use crate::run;
+use crate::run::FailureKind;
 use crate::scenario::{Scenario, CHECKER_NAMES};
 use crate::verdict::{Modality, Outcome};
 use serde::Serialize;
@@ -30,6 +31,7 @@ pub struct SweepSummary {
     pub runs: u64,
     pub passed: u64,
     pub crashed: u64,
+    pub timed_out: u64,
     pub checkers: BTreeMap<&'static str, CheckerTally>,
     /// The workload's outcomes over every run together.
     pub totals: Counts,
@@ -79,6 +81,7 @@ pub fn sweep(
         runs: 0,
         passed: 0,
         crashed: 0,
+        timed_out: 0,
         checkers: CHECKER_NAMES
             .iter()
             .map(|&c| (c, CheckerTally { modality: Some(Modality::of(&scenario, c)), ..Default::default() }))
@@ -118,8 +121,10 @@ const LISTED_FAILURES: usize = 10;
 fn tally(summary: &mut SweepSummary, found: &mut BTreeMap<&'static str, bool>, report: &RunReport) {
     summary.runs += 1;
     summary.totals.add(&report.counts);
-    if report.crash.is_some() {
-        summary.crashed += 1;
+    match report.failure_kind() {
+        Some(FailureKind::Crash) => summary.crashed += 1,
+        Some(FailureKind::Timeout) => summary.timed_out += 1,
+        None => {}
     }
     if report.fails_sweep() {
         if summary.failures.len() < LISTED_FAILURES {
@@ -147,8 +152,8 @@ impl SweepSummary {
         let rate = self.runs as f64 / elapsed_s.max(1e-9);
         let _ = writeln!(
             s,
-            "{} ({}): {} runs, {} passed, {} crashed — {:.1} seeds/s",
-            self.scenario, self.file, self.runs, self.passed, self.crashed, rate
+            "{} ({}): {} runs, {} passed, {} crashed, {} timed out — {:.1} seeds/s",
+            self.scenario, self.file, self.runs, self.passed, self.crashed, self.timed_out, rate
         );
         let t = &self.totals;
         let percent = |n: u64| 100.0 * n as f64 / t.acked.max(1) as f64;
