@@ -33,6 +33,13 @@ enum Command {
         /// Write the run's history to this file, one JSON event per line.
         #[arg(long)]
         history: Option<PathBuf>,
+        /// Print the run's trace (every event, with simulated time and node) before the report.
+        #[arg(long)]
+        trace: bool,
+        /// Print the scenario resolved for this seed (defaults written out, the nemesis's faults
+        /// scripted) as TOML, and exit without running: that file with this seed replays the run.
+        #[arg(long)]
+        dump_scenario: bool,
     },
     /// Run scenarios over a range of seeds on every core.
     Sweep {
@@ -67,8 +74,12 @@ pub fn main() -> i32 {
     let args = Args::parse();
     let result = match args.command {
         None => demo::run(),
-        Some(Command::Run { scenario, seed, json, examples, history }) => {
-            run(&scenario, seed, json, examples, history.as_deref())
+        Some(Command::Run { scenario, seed, json, examples, history, trace, dump_scenario }) => {
+            if dump_scenario {
+                dump(&scenario, seed)
+            } else {
+                run(&scenario, seed, &RunOutput { json, examples, history: history.as_deref(), trace })
+            }
         }
         Some(Command::Sweep { scenarios, seeds, jobs, json }) => sweep(&scenarios, &seeds, jobs, json),
         Some(Command::List { dir }) => list(&dir),
@@ -84,17 +95,30 @@ fn load(path: &Path) -> Result<Arc<Scenario>> {
     Ok(Arc::new(scenario::load(path)?))
 }
 
-fn run(path: &Path, seed: u64, json: bool, examples: usize, history: Option<&Path>) -> Result<i32> {
+/// What `run` prints and writes besides the report.
+struct RunOutput<'a> {
+    json: bool,
+    examples: usize,
+    history: Option<&'a Path>,
+    trace: bool,
+}
+
+fn run(path: &Path, seed: u64, output: &RunOutput) -> Result<i32> {
     let scenario = load(path)?;
     let result = sim::run::run(scenario.clone(), seed);
-    if let (Some(file), Ok(out)) = (history, &result) {
-        write_history(file, &out.history)?;
+    if let Ok(out) = &result {
+        if let Some(file) = output.history {
+            write_history(file, &out.history)?;
+        }
+        if output.trace {
+            print!("{}", sim::trace::render(&out.history));
+        }
     }
     let report = RunReport::new(&scenario, &path.display().to_string(), seed, &result);
-    if json {
+    if output.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
-        print!("{}", report.render(examples));
+        print!("{}", report.render(output.examples));
     }
     Ok(match (report.failure_kind(), report.passed) {
         (Some(FailureKind::Crash), _) => exit::CRASH,
@@ -102,6 +126,13 @@ fn run(path: &Path, seed: u64, json: bool, examples: usize, history: Option<&Pat
         (None, true) => exit::OK,
         (None, false) => exit::VIOLATION,
     })
+}
+
+fn dump(path: &Path, seed: u64) -> Result<i32> {
+    let scenario = load(path)?;
+    let resolved = sim::resolve::resolve(&scenario, seed);
+    print!("{}", sim::resolve::to_toml(&resolved, &path.display().to_string(), seed));
+    Ok(exit::OK)
 }
 
 pub fn parse_seeds(s: &str) -> Result<Range<u64>> {

@@ -6,12 +6,12 @@
 //! |---|---|
 //! | `scenario` | scenario files: the model, loading with located errors, validation, fault targets |
 //! | `layout`, `settings` | who is which node; a scenario turned into the state machines' settings |
-//! | `run` | one seeded run: fault phase, liveness phase, final read |
+//! | `run`, `resolve` | one seeded run: fault phase, liveness phase, final read; a scenario resolved for a seed |
 //! | `cluster`, `node` | the nodes under madsim, their durable slots, the operations faults are made of |
 //! | `net`, `clock`, `entropy` | the TCP-like network, simulated time, the run's random streams |
 //! | `faults`, `nemesis` | firing scripted faults; drawing random ones |
 //! | `workload`, `reader` | producer and consumer applications around the broker crate's clients |
-//! | `history`, `hash` | what a run records, and its fingerprint |
+//! | `history`, `hash`, `trace` | what a run records, its fingerprint, and its readable trace |
 //! | `check`, `verdict` | the checkers, the bug/allowed judgement, and the expectations of a scenario |
 //! | `report`, `sweep` | one run's report; sweeps of seeds on several threads |
 //! | `floor` | the bare madsim exchange the benchmark compares against |
@@ -30,9 +30,11 @@ pub mod net;
 pub mod node;
 pub mod reader;
 pub mod report;
+pub mod resolve;
 pub mod run;
 pub mod scenario;
 pub mod settings;
 pub mod sweep;
+pub mod trace;
 pub mod verdict;
 pub mod workload;

@@ -1,0 +1,95 @@
+//! A run's history as a readable trace: one line per event, with the simulated time and the node,
+//! covering client operations, faults, leader and ISR changes, high-watermark moves, truncations
+//! and phases. Everything in it comes from the recorded history, so a trace is as deterministic as
+//! the history hash.
+
+use crate::history::{Event, History, Op, Phase, ValueName};
+use broker::effect::ReplicaEvent;
+use broker::types::NodeId;
+use std::fmt::Write;
+
+pub fn render(history: &History) -> String {
+    let mut s = String::new();
+    for event in &history.events {
+        let _ = writeln!(s, "{}", line(history, event));
+    }
+    s
+}
+
+pub fn line(history: &History, event: &Event) -> String {
+    let secs = event.time_ms as f64 / 1000.0;
+    format!("{secs:>9.3}s {:<13} {}", history.node_name(event.node), describe(history, &event.op))
+}
+
+fn names(history: &History, nodes: &[NodeId]) -> String {
+    nodes.iter().map(|&n| history.node_name(n)).collect::<Vec<_>>().join(", ")
+}
+
+fn describe(history: &History, op: &Op) -> String {
+    match op {
+        Op::SendInvoke { tp, key, value } => match key {
+            Some(k) => format!("send {} to {tp} (key {k})", ValueName(*value)),
+            None => format!("send {} to {tp}", ValueName(*value)),
+        },
+        Op::SendOk { value, offset: Some(o) } => format!("ack {} at offset {o}", ValueName(*value)),
+        Op::SendOk { value, offset: None } => format!("ack {} (no offset: acks=0)", ValueName(*value)),
+        Op::SendFail { value, error } => format!("send {} failed: {error}", ValueName(*value)),
+        Op::SendInfo { value, reason } => format!("send {} indeterminate: {reason}", ValueName(*value)),
+        Op::Poll { tp, records } => match (records.first(), records.last()) {
+            (Some(a), Some(b)) => {
+                format!("poll {tp}: offsets {}..={} ({} records)", a.offset, b.offset, records.len())
+            }
+            _ => format!("poll {tp}: nothing"),
+        },
+        Op::Seek { tp, from, to } => format!("seek {tp} from {from} to {to}"),
+        Op::FinalRead { tp, records } => format!("final read of {tp}: {} records", records.len()),
+        Op::ReplicaLog { tp, high_watermark, records } => {
+            format!("snapshot {tp}: log end {}, hw {high_watermark}", records.len())
+        }
+        Op::Fault { fault, nodes, detail } => {
+            let on = if nodes.is_empty() { String::new() } else { format!(" {}", names(history, nodes)) };
+            let detail = if detail.is_empty() { String::new() } else { format!(" ({detail})") };
+            format!("FAULT {fault}{on}{detail}")
+        }
+        Op::Phase(phase) => match phase {
+            Phase::Healed => "PHASE healed: every fault undone, liveness phase begins".to_string(),
+            Phase::Converged => "PHASE converged".to_string(),
+            Phase::NotConverged => "PHASE did not converge within the liveness bound".to_string(),
+            Phase::FinalReadDone => "PHASE final read done".to_string(),
+        },
+        Op::Replica(e) => describe_replica(history, e),
+    }
+}
+
+fn describe_replica(history: &History, e: &ReplicaEvent) -> String {
+    match e {
+        ReplicaEvent::LeaderElected { tp, epoch, leader, unclean } => {
+            let who = leader.map_or("no leader".to_string(), |l| history.node_name(l).to_string());
+            format!("{tp} epoch {epoch}: {who}{}", if *unclean { " (UNCLEAN election)" } else { "" })
+        }
+        ReplicaEvent::IsrChanged { tp, epoch, isr } => {
+            format!("{tp} epoch {epoch}: ISR [{}]", names(history, isr))
+        }
+        ReplicaEvent::BrokerFenced { broker } => format!("fenced {}", history.node_name(*broker)),
+        ReplicaEvent::BrokerUnfenced { broker } => format!("unfenced {}", history.node_name(*broker)),
+        ReplicaEvent::BecameLeader { tp, epoch, log_end_offset, high_watermark } => {
+            format!("leads {tp} in epoch {epoch} (log end {log_end_offset}, hw {high_watermark})")
+        }
+        ReplicaEvent::BecameFollower { tp, epoch, leader } => {
+            format!("follows {} for {tp} in epoch {epoch}", history.node_name(*leader))
+        }
+        ReplicaEvent::HighWatermark { tp, high_watermark, leader, .. } => {
+            format!("{tp} hw {high_watermark}{}", if *leader { " (leader)" } else { "" })
+        }
+        ReplicaEvent::Truncated { tp, from, to } => format!("truncated {tp} from {from} to {to}"),
+        ReplicaEvent::Recovered { log_end_offsets } => {
+            let logs: Vec<String> =
+                log_end_offsets.iter().map(|(tp, end, hw)| format!("{tp} end {end} hw {hw}")).collect();
+            if logs.is_empty() {
+                "started with an empty disk".to_string()
+            } else {
+                format!("started from disk: {}", logs.join(", "))
+            }
+        }
+    }
+}
