@@ -22,7 +22,7 @@ use crate::scenario::{FaultSpec, Scenario};
 use broker::types::Millis;
 use madsim::runtime::Runtime;
 use madsim::time::Duration;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -48,7 +48,7 @@ pub struct RunOutput {
 pub const STEP_BUDGET_PER_SIMULATED_MS: u64 = 20;
 
 /// Why a run could not finish.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FailureKind {
     /// The simulation panicked: an assertion in the broker or the harness.
@@ -57,7 +57,7 @@ pub enum FailureKind {
     Timeout,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunFailure {
     pub kind: FailureKind,
     pub message: String,

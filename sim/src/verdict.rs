@@ -9,10 +9,10 @@
 
 use crate::check::Violation;
 use crate::scenario::{Expectation, Scenario};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What the scenario asks of one checker; `Promised` when it says nothing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Modality {
     Never,
@@ -43,7 +43,7 @@ impl Modality {
 }
 
 /// How one checker came out in one run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// Nothing reported, nothing expected.

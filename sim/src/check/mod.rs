@@ -47,7 +47,7 @@ use crate::history::History;
 use crate::layout::Layout;
 use crate::scenario::Scenario;
 use broker::types::{Millis, NodeId, TopicPartition};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -144,7 +144,7 @@ pub fn check_all(input: &CheckInput) -> BTreeMap<&'static str, Vec<Violation>> {
 }
 
 /// What happened to the workload, for summaries and comparison tables.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     /// Sends invoked.
     pub sent: u64,
