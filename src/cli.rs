@@ -1,6 +1,6 @@
 //! Command-line arguments, parsed by clap and resolved into calls on the `sim` crate.
 
-use crate::{bench, demo, exit};
+use crate::{bench, demo, exit, sweep_cmd};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use sim::report::RunReport;
@@ -42,19 +42,7 @@ enum Command {
         dump_scenario: bool,
     },
     /// Run scenarios over a range of seeds on every core.
-    Sweep {
-        #[arg(required = true)]
-        scenarios: Vec<PathBuf>,
-        /// Seeds as A..B (B excluded).
-        #[arg(long, default_value = "0..100")]
-        seeds: String,
-        /// Worker threads; default: the number of cores.
-        #[arg(long)]
-        jobs: Option<usize>,
-        /// One JSON line per run, then one per scenario summary.
-        #[arg(long)]
-        json: bool,
-    },
+    Sweep(sweep_cmd::SweepArgs),
     /// Measure seeds per second for the standard scenario against a bare madsim exchange.
     Bench {
         #[arg(long, default_value_t = 200)]
@@ -81,7 +69,7 @@ pub fn main() -> i32 {
                 run(&scenario, seed, &RunOutput { json, examples, history: history.as_deref(), trace })
             }
         }
-        Some(Command::Sweep { scenarios, seeds, jobs, json }) => sweep(&scenarios, &seeds, jobs, json),
+        Some(Command::Sweep(args)) => sweep_cmd::run(&args),
         Some(Command::List { dir }) => list(&dir),
         Some(Command::Bench { seeds, jobs }) => bench::run(seeds, jobs.unwrap_or_else(default_jobs)),
     };
@@ -147,37 +135,6 @@ pub fn parse_seeds(s: &str) -> Result<Range<u64>> {
 
 pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-fn sweep(paths: &[PathBuf], seeds: &str, jobs: Option<usize>, json: bool) -> Result<i32> {
-    let seeds = parse_seeds(seeds)?;
-    let scenarios: Vec<(PathBuf, Arc<Scenario>)> =
-        paths.iter().map(|p| Ok((p.clone(), load(p)?))).collect::<Result<_>>()?;
-    let jobs = jobs.unwrap_or_else(default_jobs);
-    let mut code = exit::OK;
-    for (path, scenario) in scenarios {
-        let file = path.display().to_string();
-        let started = std::time::Instant::now();
-        let summary = sim::sweep::sweep(scenario, &file, seeds.clone(), jobs, |report| {
-            if json {
-                println!("{}", serde_json::to_string(report).expect("report serializes"));
-            }
-        });
-        let elapsed = started.elapsed().as_secs_f64();
-        if json {
-            println!("{}", serde_json::to_string(&summary)?);
-        } else {
-            print!("{}", summary.render(elapsed));
-        }
-        if summary.crashed > 0 {
-            code = code.max(exit::CRASH);
-        } else if summary.timed_out > 0 {
-            code = code.max(exit::TIMEOUT);
-        } else if !summary.ok() {
-            code = code.max(exit::VIOLATION);
-        }
-    }
-    Ok(code)
 }
 
 fn list(dir: &Path) -> Result<i32> {

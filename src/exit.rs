@@ -5,11 +5,29 @@
 //! | 0 | every run passed its scenario's expectations |
 //! | 1 | an invariant was violated: a `never` checker fired, a violation the configuration promises cannot happen was found, or an `expected` anomaly did not show up |
 //! | 2 | bad input: a scenario file or an argument is wrong |
+//! | 3 | nondeterminism: a seed run twice (`sweep --check-determinism`) gave two different histories |
 //! | 4 | a run crashed: the simulation panicked |
 //! | 5 | a run timed out: it hit its simulated-time limit or its step budget (a livelock) |
+//!
+//! When several apply (a sweep, or a sweep of several scenarios), the gravest wins, in the order
+//! 3, 4, 5, 1: a nondeterministic seed makes every other result suspect.
+
+use sim::sweep::SweepVerdict;
 
 pub const OK: i32 = 0;
 pub const VIOLATION: i32 = 1;
 pub const BAD_INPUT: i32 = 2;
+pub const NONDETERMINISM: i32 = 3;
 pub const CRASH: i32 = 4;
 pub const TIMEOUT: i32 = 5;
+
+/// The exit code of one sweep.
+pub fn of_sweep(verdict: SweepVerdict) -> i32 {
+    match verdict {
+        SweepVerdict::Nondeterministic => NONDETERMINISM,
+        SweepVerdict::Crashed => CRASH,
+        SweepVerdict::TimedOut => TIMEOUT,
+        SweepVerdict::Violated => VIOLATION,
+        SweepVerdict::Passed => OK,
+    }
+}

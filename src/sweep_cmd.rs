@@ -1,0 +1,145 @@
+//! `kafkasim sweep`: scenarios over a range of seeds on every core, with a progress bar, a summary
+//! per scenario, and `--json` lines for machines (the shapes `merge` reads back).
+//!
+//! JSON lines, one object each, told apart by their key:
+//! `{"run": RunReport}` (plus `"nondeterminism": {...}` when `--check-determinism` found the seed's
+//! two runs disagreeing), then `{"summary": SweepSummary}` after each scenario's runs.
+
+use crate::cli::{default_jobs, parse_seeds};
+use crate::exit;
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
+use serde::Serialize;
+use sim::report::RunReport;
+use sim::scenario::{self, Scenario};
+use sim::sweep::{Nondeterminism, SeedRun, Shard, SweepOptions, SweepSummary, SweepVerdict};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(clap::Args)]
+pub struct SweepArgs {
+    #[arg(required = true)]
+    scenarios: Vec<PathBuf>,
+    /// Seeds as A..B (B excluded).
+    #[arg(long, default_value = "0..100")]
+    seeds: String,
+    /// Worker threads; default: the number of cores.
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// One JSON line per run ({"run": …}), then one per scenario ({"summary": …}).
+    #[arg(long)]
+    json: bool,
+    /// Run only shard K of N: the seeds s with s % N == K. K counts from 0 (0/4 … 3/4).
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
+    /// Stop at the first failing run (crash, timeout, failed checker); report the lowest failing seed.
+    #[arg(long)]
+    stop_on_first: bool,
+    /// Run every seed twice, each on a fresh runtime, and compare the histories (exit 3 if they differ).
+    #[arg(long)]
+    check_determinism: bool,
+}
+
+/// A `--json` run line.
+#[derive(Serialize)]
+pub struct RunLine<'a> {
+    pub run: &'a RunReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nondeterminism: Option<&'a Nondeterminism>,
+}
+
+/// A `--json` summary line.
+#[derive(Serialize)]
+pub struct SummaryLine<'a> {
+    pub summary: &'a SweepSummary,
+}
+
+/// The exit code of sweeps with these verdicts: the gravest one's.
+pub fn exit_code(verdicts: impl IntoIterator<Item = SweepVerdict>) -> i32 {
+    verdicts.into_iter().min().map_or(exit::OK, exit::of_sweep)
+}
+
+pub fn run(args: &SweepArgs) -> Result<i32> {
+    let seeds = parse_seeds(&args.seeds)?;
+    let shard = args.shard.as_deref().map(Shard::parse).transpose().map_err(anyhow::Error::msg)?;
+    let scenarios: Vec<(String, Arc<Scenario>)> = args
+        .scenarios
+        .iter()
+        .map(|p| Ok((p.display().to_string(), Arc::new(scenario::load(p)?))))
+        .collect::<Result<_>>()?;
+    let options = SweepOptions {
+        jobs: args.jobs.unwrap_or_else(default_jobs),
+        shard,
+        stop_on_first: args.stop_on_first,
+        check_determinism: args.check_determinism,
+    };
+    let show_progress = !args.json && std::io::stderr().is_terminal();
+    let mut out = std::io::stdout().lock();
+    let mut verdicts = Vec::new();
+    for (i, (file, scenario)) in scenarios.iter().enumerate() {
+        let total = sim::sweep::seed_count(&seeds, shard);
+        let bar = if show_progress { progress_bar(&scenario.name, total) } else { ProgressBar::hidden() };
+        let mut failing = 0u64;
+        let mut written: std::io::Result<()> = Ok(());
+        let summary = sim::sweep::sweep_with(scenario.clone(), file, seeds.clone(), &options, |run| {
+            if args.json && written.is_ok() {
+                written = write_run(&mut out, run);
+            }
+            if run.report.fails_sweep() || run.nondeterminism.is_some() {
+                failing += 1;
+                bar.set_message(format!("{failing} failing"));
+                bar.println(format!("  seed {} failed: {}", run.report.seed, run.report.reproduce));
+            }
+            bar.inc(1);
+        });
+        bar.finish_and_clear();
+        written.context("writing the run lines")?;
+        if args.json {
+            writeln!(out, "{}", serde_json::to_string(&SummaryLine { summary: &summary })?)?;
+        } else {
+            write!(out, "{}", summary.render_text())?;
+        }
+        out.flush()?;
+        verdicts.push(summary.verdict());
+        if summary.stopped_at.is_some() {
+            let left = scenarios.len() - i - 1;
+            if left > 0 && !args.json {
+                writeln!(out, "stopped: {left} more scenario(s) not swept")?;
+            }
+            break;
+        }
+    }
+    let code = exit_code(verdicts.iter().copied());
+    if scenarios.len() > 1 && !args.json {
+        let passed = verdicts.iter().filter(|&&v| v == SweepVerdict::Passed).count();
+        writeln!(
+            out,
+            "{} scenarios: {passed} passed, {} failed, {} not swept (exit {code})",
+            scenarios.len(),
+            verdicts.len() - passed,
+            scenarios.len() - verdicts.len()
+        )?;
+    }
+    Ok(code)
+}
+
+fn write_run(out: &mut impl Write, run: &SeedRun) -> std::io::Result<()> {
+    let line = RunLine { run: &run.report, nondeterminism: run.nondeterminism.as_ref() };
+    writeln!(out, "{}", serde_json::to_string(&line).expect("a run report serializes"))
+}
+
+fn progress_bar(name: &str, total: u64) -> ProgressBar {
+    let style =
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} seeds, {rate}, eta {eta} {msg}")
+            .expect("progress template")
+            .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.1} seeds/s", s.per_sec());
+            })
+            .progress_chars("=> ");
+    let bar = ProgressBar::new(total).with_style(style).with_prefix(name.to_string());
+    bar.set_message("0 failing");
+    bar.enable_steady_tick(Duration::from_millis(250));
+    bar
+}
