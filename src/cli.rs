@@ -1,6 +1,6 @@
 //! Command-line arguments, parsed by clap and resolved into calls on the `sim` crate.
 
-use crate::{bench, demo, exit, sweep_cmd};
+use crate::{bench, demo, exit, merge_cmd, sweep_cmd};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use sim::report::RunReport;
@@ -43,6 +43,8 @@ enum Command {
     },
     /// Run scenarios over a range of seeds on every core.
     Sweep(sweep_cmd::SweepArgs),
+    /// Combine the `sweep --json` outputs of shards into one summary per scenario.
+    Merge(merge_cmd::MergeArgs),
     /// Measure seeds per second for the standard scenario against a bare madsim exchange.
     Bench {
         #[arg(long, default_value_t = 200)]
@@ -70,6 +72,7 @@ pub fn main() -> i32 {
             }
         }
         Some(Command::Sweep(args)) => sweep_cmd::run(&args),
+        Some(Command::Merge(args)) => merge_cmd::run(&args),
         Some(Command::List { dir }) => list(&dir),
         Some(Command::Bench { seeds, jobs }) => bench::run(seeds, jobs.unwrap_or_else(default_jobs)),
     };

@@ -5,6 +5,7 @@ mod bench;
 mod cli;
 mod demo;
 mod exit;
+mod merge_cmd;
 mod sweep_cmd;
 
 fn main() {

@@ -9,10 +9,10 @@ use crate::cli::{default_jobs, parse_seeds};
 use crate::exit;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sim::report::RunReport;
 use sim::scenario::{self, Scenario};
-use sim::sweep::{Nondeterminism, SeedRun, Shard, SweepOptions, SweepSummary, SweepVerdict};
+use sim::sweep::{Nondeterminism, RunRecord, SeedRun, Shard, SweepOptions, SweepSummary, SweepVerdict};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -54,6 +54,14 @@ pub struct RunLine<'a> {
 #[derive(Serialize)]
 pub struct SummaryLine<'a> {
     pub summary: &'a SweepSummary,
+}
+
+/// Any `--json` line, read back: exactly one of `run` and `summary` is set.
+#[derive(Deserialize)]
+pub struct Line {
+    pub run: Option<RunRecord>,
+    pub nondeterminism: Option<Nondeterminism>,
+    pub summary: Option<SweepSummary>,
 }
 
 /// The exit code of sweeps with these verdicts: the gravest one's.

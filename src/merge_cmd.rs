@@ -1,0 +1,169 @@
+//! `kafkasim merge FILE...`: the `--json` outputs of sweep shards, combined into one summary per
+//! scenario. The summary is re-tallied from the run lines in seed order, so it is exactly the one
+//! an unsharded sweep of the whole range would print — except for the rate, which a merge cannot
+//! know and leaves out. The exit code is the one that sweep would have had.
+//!
+//! What is refused (exit 2), since it would make the merged summary wrong: a line that is neither
+//! a run nor a summary, runs without their summary line (a sweep cut short), shards of different
+//! seed ranges or shard counts, one shard twice, a missing shard, and shards that disagree on what
+//! the scenario expects (swept from different versions of the file).
+
+use crate::sweep_cmd::{exit_code, Line, SummaryLine};
+use anyhow::{bail, Context, Result};
+use sim::sweep::{Nondeterminism, RunRecord, Shard, SweepSummary, Tally};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args)]
+pub struct MergeArgs {
+    /// Outputs of `kafkasim sweep --json`, one per shard.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Print each merged summary as a JSON line ({"summary": …}).
+    #[arg(long)]
+    json: bool,
+}
+
+/// One scenario's runs and summary from one file.
+struct Part {
+    file: String,
+    summary: SweepSummary,
+    runs: Vec<(RunRecord, Option<Nondeterminism>)>,
+}
+
+pub fn run(args: &MergeArgs) -> Result<i32> {
+    // Scenarios in the order they first appear, each with its parts.
+    let mut scenarios: Vec<(String, Vec<Part>)> = Vec::new();
+    for path in &args.files {
+        for part in read_parts(path)? {
+            match scenarios.iter_mut().find(|(name, _)| *name == part.summary.scenario) {
+                Some((_, parts)) => parts.push(part),
+                None => scenarios.push((part.summary.scenario.clone(), vec![part])),
+            }
+        }
+    }
+    let summaries: Vec<SweepSummary> =
+        scenarios.into_iter().map(|(name, parts)| merge(&name, parts)).collect::<Result<_>>()?;
+    let mut out = std::io::stdout().lock();
+    for summary in &summaries {
+        if args.json {
+            writeln!(out, "{}", serde_json::to_string(&SummaryLine { summary })?)?;
+        } else {
+            write!(out, "{}", summary.render_text())?;
+        }
+    }
+    Ok(exit_code(summaries.iter().map(SweepSummary::verdict)))
+}
+
+fn read_parts(path: &Path) -> Result<Vec<Part>> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {name}"))?;
+    let mut parts = Vec::new();
+    // Runs seen per scenario, waiting for their summary line.
+    let mut open: BTreeMap<String, Vec<(RunRecord, Option<Nondeterminism>)>> = BTreeMap::new();
+    for (i, text) in text.lines().enumerate() {
+        if text.trim().is_empty() {
+            continue;
+        }
+        let at = || format!("{name}:{}", i + 1);
+        let line: Line = serde_json::from_str(text)
+            .with_context(|| format!("{}: not a line of `kafkasim sweep --json`", at()))?;
+        match line {
+            Line { run: Some(run), summary: None, nondeterminism } => {
+                open.entry(run.scenario.clone()).or_default().push((run, nondeterminism));
+            }
+            Line { run: None, summary: Some(summary), .. } => {
+                if !summary.merged_shards.is_empty() {
+                    bail!("{}: a merged summary, without run lines; merge the shards' own outputs", at());
+                }
+                let runs = open.remove(&summary.scenario).unwrap_or_default();
+                if runs.len() as u64 != summary.runs {
+                    bail!(
+                        "{}: the summary of {} counts {} runs, but {} run lines precede it",
+                        at(),
+                        summary.scenario,
+                        summary.runs,
+                        runs.len()
+                    );
+                }
+                parts.push(Part { file: name.clone(), summary, runs });
+            }
+            _ => bail!("{}: expected a line with one key, `run` or `summary`", at()),
+        }
+    }
+    if let Some((scenario, runs)) = open.into_iter().next() {
+        bail!("{name}: {} runs of {scenario} without a summary line (was the sweep cut short?)", runs.len());
+    }
+    Ok(parts)
+}
+
+fn merge(scenario: &str, parts: Vec<Part>) -> Result<SweepSummary> {
+    let first = &parts[0];
+    let seeds = first.summary.seeds.clone();
+    let count = first.summary.shard.unwrap_or(Shard::WHOLE).count;
+    let modalities: BTreeMap<String, _> =
+        first.summary.checkers.iter().filter_map(|(c, t)| Some((c.clone(), t.modality?))).collect();
+    let mut shards: BTreeMap<Shard, &str> = BTreeMap::new();
+    for part in &parts {
+        let s = &part.summary;
+        let shard = s.shard.unwrap_or(Shard::WHOLE);
+        if s.seeds != seeds {
+            bail!(
+                "{scenario}: {} swept seeds {}..{}, {} swept {}..{}; merge combines shards of one sweep",
+                first.file,
+                seeds.start,
+                seeds.end,
+                part.file,
+                s.seeds.start,
+                s.seeds.end
+            );
+        }
+        if shard.count != count {
+            bail!(
+                "{scenario}: {} is a shard of {count}, {} a shard of {}",
+                first.file,
+                part.file,
+                shard.count
+            );
+        }
+        if let Some(other) = shards.insert(shard, &part.file) {
+            bail!("{scenario}: shard {shard} appears twice, in {other} and {}", part.file);
+        }
+        let theirs: BTreeMap<String, _> =
+            s.checkers.iter().filter_map(|(c, t)| Some((c.clone(), t.modality?))).collect();
+        if theirs != modalities {
+            bail!(
+                "{scenario}: {} and {} expect different things of the checkers (swept from different scenario files?)",
+                first.file,
+                part.file
+            );
+        }
+    }
+    let missing: Vec<String> = (0..count)
+        .map(|index| Shard { index, count })
+        .filter(|s| !shards.contains_key(s))
+        .map(|s| s.to_string())
+        .collect();
+    if !missing.is_empty() {
+        bail!("{scenario}: shard {} of seeds {}..{} missing", missing.join(", "), seeds.start, seeds.end);
+    }
+
+    let mut tally = Tally::new(scenario, &first.summary.file, modalities);
+    let header = tally.summary_mut();
+    header.seeds = seeds;
+    header.merged_shards = shards.keys().copied().collect();
+    header.check_determinism = parts.iter().all(|p| p.summary.check_determinism);
+    header.stopped_at = parts.iter().filter_map(|p| p.summary.stopped_at).min();
+    let mut runs: Vec<&(RunRecord, Option<Nondeterminism>)> = parts.iter().flat_map(|p| &p.runs).collect();
+    runs.sort_by_key(|(run, _)| run.seed);
+    for pair in runs.windows(2) {
+        if pair[0].0.seed == pair[1].0.seed {
+            bail!("{scenario}: seed {} appears twice", pair[0].0.seed);
+        }
+    }
+    for (run, nondeterminism) in runs {
+        tally.add(run, nondeterminism.as_ref());
+    }
+    Ok(tally.finish())
+}
