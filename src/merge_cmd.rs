@@ -33,13 +33,14 @@ struct Part {
 }
 
 pub fn run(args: &MergeArgs) -> Result<i32> {
-    // Scenarios in the order they first appear, each with its parts.
+    // Scenarios (by name and file) in the order they first appear, each with its parts.
     let mut scenarios: Vec<(String, Vec<Part>)> = Vec::new();
     for path in &args.files {
         for part in read_parts(path)? {
-            match scenarios.iter_mut().find(|(name, _)| *name == part.summary.scenario) {
+            let key = key(&part.summary.scenario, &part.summary.file);
+            match scenarios.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, parts)) => parts.push(part),
-                None => scenarios.push((part.summary.scenario.clone(), vec![part])),
+                None => scenarios.push((key, vec![part])),
             }
         }
     }
@@ -54,6 +55,11 @@ pub fn run(args: &MergeArgs) -> Result<i32> {
         }
     }
     Ok(exit_code(summaries.iter().map(SweepSummary::verdict)))
+}
+
+/// A scenario as merge tells them apart and names them in errors: its name and file.
+fn key(scenario: &str, file: &str) -> String {
+    format!("{scenario} ({file})")
 }
 
 fn read_parts(path: &Path) -> Result<Vec<Part>> {
@@ -71,18 +77,18 @@ fn read_parts(path: &Path) -> Result<Vec<Part>> {
             .with_context(|| format!("{}: not a line of `kafkasim sweep --json`", at()))?;
         match line {
             Line { run: Some(run), summary: None, nondeterminism } => {
-                open.entry(run.scenario.clone()).or_default().push((run, nondeterminism));
+                open.entry(key(&run.scenario, &run.file)).or_default().push((run, nondeterminism));
             }
             Line { run: None, summary: Some(summary), .. } => {
                 if !summary.merged_shards.is_empty() {
                     bail!("{}: a merged summary, without run lines; merge the shards' own outputs", at());
                 }
-                let runs = open.remove(&summary.scenario).unwrap_or_default();
+                let runs = open.remove(&key(&summary.scenario, &summary.file)).unwrap_or_default();
                 if runs.len() as u64 != summary.runs {
                     bail!(
                         "{}: the summary of {} counts {} runs, but {} run lines precede it",
                         at(),
-                        summary.scenario,
+                        key(&summary.scenario, &summary.file),
                         summary.runs,
                         runs.len()
                     );
@@ -149,7 +155,7 @@ fn merge(scenario: &str, parts: Vec<Part>) -> Result<SweepSummary> {
         bail!("{scenario}: shard {} of seeds {}..{} missing", missing.join(", "), seeds.start, seeds.end);
     }
 
-    let mut tally = Tally::new(scenario, &first.summary.file, modalities);
+    let mut tally = Tally::new(&first.summary.scenario, &first.summary.file, modalities);
     let header = tally.summary_mut();
     header.seeds = seeds;
     header.merged_shards = shards.keys().copied().collect();
