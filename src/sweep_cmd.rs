@@ -98,7 +98,10 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
             if run.report.fails_sweep() || run.nondeterminism.is_some() {
                 failing += 1;
                 bar.set_message(format!("{failing} failing"));
-                bar.println(format!("  seed {} failed: {}", run.report.seed, run.report.reproduce));
+                // The first few as they happen; the summary lists them again, and the count says the rest.
+                if failing <= sim::sweep::LISTED_FAILURES as u64 {
+                    bar.println(format!("  seed {} failed: {}", run.report.seed, run.report.reproduce));
+                }
             }
             bar.inc(1);
         });
