@@ -13,7 +13,7 @@
 //! | `workload`, `reader` | producer and consumer applications around the broker crate's clients |
 //! | `history`, `hash`, `trace` | what a run records, its fingerprint, and its readable trace |
 //! | `check`, `verdict` | the checkers, the bug/allowed judgement, and the expectations of a scenario |
-//! | `report`, `sweep` | one run's report; sweeps of seeds on several threads |
+//! | `report`, `sweep` | one run's report; sweeps of seeds on several threads: shards, stop at the first failure, determinism check, summaries that merge |
 //! | `floor` | the bare madsim exchange the benchmark compares against |
 
 pub mod check;
