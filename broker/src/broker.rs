@@ -6,6 +6,7 @@
 //! ends in `poll`, which sends whatever the state calls for (registration, heartbeat, metadata
 //! fetch, follower fetches), so sends are driven by state rather than by scattered calls.
 
+use crate::bugs::Bug;
 use crate::config::{BrokerConfig, FlushPolicy, TopicConfig, TruncationMode};
 use crate::disk::Disk;
 use crate::effect::{Effect, Outbox, ReplicaEvent};
@@ -524,6 +525,9 @@ impl Broker {
         match req.acks {
             Acks::None => {}
             Acks::Leader => reply_produce(out, reply, correlation, req.tp, None, Some(base)),
+            Acks::All if self.config.bugs.contains(&Bug::AckBeforeReplication) => {
+                reply_produce(out, reply, correlation, req.tp, None, Some(base))
+            }
             Acks::All => {
                 let delayed = DelayedProduce {
                     reply,
@@ -946,7 +950,10 @@ impl Broker {
                 }
             }
             let end = log.end_offset();
-            let hw = p.high_watermark.min(end);
+            let hw = match self.config.bugs.contains(&Bug::FollowerHwPastLogEnd) {
+                true => p.high_watermark,
+                false => p.high_watermark.min(end),
+            };
             self.replicas.get_mut(&tp).expect("checked current").set_high_watermark(hw, out);
         }
         if back_off {
@@ -1024,7 +1031,10 @@ impl Broker {
             Some(r) => r.high_watermark,
             None => self.disk.recovered_high_watermark(tp),
         };
-        let min_isr = self.topics.get(&tp.topic).map_or(1, |t| t.min_insync_replicas);
+        let min_isr = match self.config.bugs.contains(&Bug::IgnoreMinIsr) {
+            true => 1,
+            false => self.topics.get(&tp.topic).map_or(1, |t| t.min_insync_replicas),
+        };
         let was_leader = self.replicas.get(tp).is_some_and(Replica::is_leader);
         let end = self.log_end(tp);
         let role = match state.leader {

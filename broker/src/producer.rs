@@ -7,6 +7,7 @@
 //! front of its partition's queue, but batches already in flight behind it may land first: that
 //! is how retries reorder records without idempotence.
 
+use crate::bugs::Bug;
 use crate::config::ProducerConfig;
 use crate::effect::{Effect, Outbox};
 use crate::metadata::MetadataImage;
@@ -185,7 +186,8 @@ impl Producer {
             Some(error) => {
                 // Only a refusal before the append proves the batch was not written.
                 let maybe_written = error != ErrorCode::NotEnoughReplicas;
-                if matches!(error, ErrorCode::NotLeaderOrFollower | ErrorCode::UnknownTopicOrPartition) {
+                let refresh = !self.config.bugs.contains(&Bug::RetryWithoutMetadataRefresh);
+                if refresh && matches!(error, ErrorCode::NotLeaderOrFollower | ErrorCode::UnknownTopicOrPartition) {
                     self.metadata.want_refresh();
                 }
                 self.retry(now, f.tp, f.batch, maybe_written, &format!("{error:?}"));
@@ -197,6 +199,10 @@ impl Producer {
     fn connection_lost(&mut self, now: Millis, broker: BrokerId) {
         // Leadership may have moved (an acks=0 producer learns of it only this way).
         self.metadata.connection_lost(now, broker);
+        if self.config.bugs.contains(&Bug::RetryWithoutMetadataRefresh) {
+            let wanted = !self.every_queue_has_leader();
+            self.metadata.set_wanted(wanted);
+        }
         let lost: Vec<CorrelationId> =
             self.in_flight.iter().filter(|(_, f)| f.broker == broker).map(|(&c, _)| c).collect();
         // Like Kafka, fail them oldest first, each going back to the front of its queue: the

@@ -39,6 +39,10 @@ pub struct Scenario {
     /// Per-checker expectations; see `Expectation`.
     #[serde(default)]
     pub expect: Expectations,
+    /// Deliberate broker defects to switch on (`broker::bugs`), for showing that the checkers
+    /// catch what they exist to catch. Empty: the broker as designed.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub bugs: std::collections::BTreeSet<broker::bugs::Bug>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
