@@ -1,5 +1,7 @@
 //! Shared by the log property tests: the invariants every `PartitionLog` must keep, checked
-//! against its public API only, and the proptest settings.
+//! against its public API only, and the proptest settings. Each test crate uses a part of it.
+
+#![allow(dead_code)]
 
 use broker::log::PartitionLog;
 use broker::protocol::EpochEndOffset;
