@@ -1,0 +1,512 @@
+//! A whole cluster of sans-IO state machines — one controller, three brokers, one acks=all
+//! producer — wired together by a tiny deterministic message loop, without the simulator.
+//!
+//! The loop carries effects the way the harness does (`sim/src/node.rs`, `sim/src/net.rs`), in
+//! miniature: a FIFO of envelopes with one fixed delivery delay (so every connection keeps its
+//! order), a connection id per (from, to) pair, opened on first send and replaced after the client
+//! closes it, replies travelling back on the connection their request came in on (dropped once it
+//! is closed), and each machine's timer run when `now` reaches its `next_deadline()`, not again in
+//! the same millisecond.
+//!
+//! Without faults every send must be acknowledged at the offset where it landed, once, in send
+//! order, and every replica must end with the same log and a high watermark at its end. With a
+//! random set of follower fetch responses dropped (the follower times out, reconnects and fetches
+//! again; the leader may shrink the ISR meanwhile), every send must still be resolved, nothing
+//! acknowledged may be missing, and the replicas must converge the same way once the drops stop.
+
+mod common;
+
+use broker::broker::{Broker, BrokerBoot};
+use broker::config::{BrokerConfig, ControllerConfig, ProducerConfig, TopicConfig};
+use broker::controller::{Controller, ControllerState};
+use broker::disk::Disk;
+use broker::effect::{Effect, Outbox, ReplicaEvent};
+use broker::producer::{Completion, Producer};
+use broker::protocol::{ConnectionId, Envelope, Message, Response};
+use broker::types::{Acks, BrokerId, Millis, NodeId, Offset, Record, TopicPartition};
+use common::config;
+use proptest::prelude::*;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+
+const CONTROLLER: NodeId = NodeId(0);
+const BROKERS: [BrokerId; 3] = [NodeId(1), NodeId(2), NodeId(3)];
+const PRODUCER: NodeId = NodeId(1000);
+const TOPIC: &str = "orders";
+const PARTITIONS: u32 = 3;
+const DELIVERY_DELAY_MS: Millis = 1;
+const SENDS: u64 = 200;
+const SEND_INTERVAL_MS: Millis = 5;
+
+enum Machine {
+    Controller(Box<Controller>),
+    Broker(Box<Broker>),
+    Producer(Box<Producer>),
+}
+
+impl Machine {
+    fn next_deadline(&self) -> Millis {
+        match self {
+            Machine::Controller(c) => c.next_deadline(),
+            Machine::Broker(b) => b.next_deadline(),
+            Machine::Producer(p) => p.next_deadline(),
+        }
+    }
+}
+
+enum Input {
+    Message(Envelope),
+    /// The connection with `peer` was closed by the other side.
+    Disconnected {
+        peer: NodeId,
+    },
+    Timer,
+}
+
+struct Packet {
+    at: Millis,
+    to: NodeId,
+    /// `None` for a disconnect notice, which travels outside any connection.
+    connection: Option<ConnectionId>,
+    input: Input,
+}
+
+/// Which messages the network loses: here, chosen follower fetch responses, by their index
+/// among all fetch responses delivered to brokers.
+#[derive(Default)]
+struct Drops {
+    fetch_responses: BTreeSet<u64>,
+    fetch_responses_seen: u64,
+    dropped: u64,
+}
+
+impl Drops {
+    fn drops(&mut self, to: NodeId, envelope: &Envelope) -> bool {
+        let is_follower_fetch_response = BROKERS.contains(&to)
+            && matches!(envelope.message, Message::Response { response: Response::Fetch(_), .. });
+        if !is_follower_fetch_response {
+            return false;
+        }
+        let index = self.fetch_responses_seen;
+        self.fetch_responses_seen += 1;
+        let lost = self.fetch_responses.contains(&index);
+        self.dropped += u64::from(lost);
+        lost
+    }
+}
+
+struct MiniCluster {
+    now: Millis,
+    machines: BTreeMap<NodeId, Machine>,
+    queue: VecDeque<Packet>,
+    outgoing: BTreeMap<(NodeId, NodeId), ConnectionId>,
+    open: BTreeSet<ConnectionId>,
+    next_connection: ConnectionId,
+    /// A machine's timer runs at most once per millisecond, as in the harness's node loop.
+    timer_floor: BTreeMap<NodeId, Millis>,
+    /// The producer's sends still to make: (due, partition, value).
+    sends: VecDeque<(Millis, TopicPartition, u64)>,
+    drops: Drops,
+    events: Vec<(Millis, NodeId, ReplicaEvent)>,
+    completions: Vec<Completion>,
+}
+
+fn tp(partition: u32) -> TopicPartition {
+    TopicPartition::new(TOPIC, partition)
+}
+
+impl MiniCluster {
+    fn new(drops: Drops) -> MiniCluster {
+        let topic = TopicConfig {
+            name: Arc::from(TOPIC),
+            partitions: PARTITIONS,
+            replication_factor: 3,
+            min_insync_replicas: 2,
+            unclean_leader_election_enable: false,
+        };
+        let mut machines = BTreeMap::new();
+        let state = ControllerState::new_cluster(&BROKERS, std::slice::from_ref(&topic));
+        machines.insert(
+            CONTROLLER,
+            Machine::Controller(Box::new(Controller::start(ControllerConfig::default(), state, 0))),
+        );
+        let mut boot_effects = Vec::new();
+        for id in BROKERS {
+            let boot = BrokerBoot {
+                id,
+                controller: CONTROLLER,
+                config: BrokerConfig::default(),
+                topics: vec![topic.clone()],
+            };
+            let mut out = Outbox::new();
+            let broker = Broker::start(&boot, 1, Disk::default(), 0, &mut out);
+            machines.insert(id, Machine::Broker(Box::new(broker)));
+            boot_effects.push((id, out));
+        }
+        let producer =
+            ProducerConfig { acks: Acks::All, bootstrap: BROKERS.to_vec(), ..ProducerConfig::default() };
+        machines.insert(PRODUCER, Machine::Producer(Box::new(Producer::new(producer))));
+        let sends =
+            (0..SENDS).map(|v| (v * SEND_INTERVAL_MS, tp((v % PARTITIONS as u64) as u32), v)).collect();
+        let mut cluster = MiniCluster {
+            now: 0,
+            machines,
+            queue: VecDeque::new(),
+            outgoing: BTreeMap::new(),
+            open: BTreeSet::new(),
+            next_connection: 1,
+            timer_floor: BTreeMap::new(),
+            sends,
+            drops,
+            events: Vec::new(),
+            completions: Vec::new(),
+        };
+        for (id, out) in boot_effects {
+            cluster.carry(id, out);
+        }
+        cluster
+    }
+
+    // ----- the loop ---------------------------------------------------------------------------
+
+    fn deadline(&self, id: NodeId, m: &Machine) -> Millis {
+        m.next_deadline().max(self.timer_floor.get(&id).copied().unwrap_or(0))
+    }
+
+    /// Runs one thing due next (a delivery, a send, a timer) unless it would be after `until`.
+    fn step(&mut self, until: Millis) -> bool {
+        let packet_at = self.queue.front().map_or(Millis::MAX, |p| p.at);
+        let send_at = self.sends.front().map_or(Millis::MAX, |s| s.0);
+        let timer = self.machines.iter().map(|(&id, m)| (self.deadline(id, m), id)).min();
+        let (timer_at, timer_node) = timer.expect("machines");
+        let at = packet_at.min(send_at).min(timer_at);
+        if at > until {
+            return false;
+        }
+        assert!(at >= self.now, "time went back from {} to {at}", self.now);
+        self.now = at;
+        if packet_at == at {
+            let p = self.queue.pop_front().expect("front");
+            self.deliver(p);
+        } else if send_at == at {
+            let (_, tp, value) = self.sends.pop_front().expect("front");
+            let mut out = Outbox::new();
+            let Some(Machine::Producer(p)) = self.machines.get_mut(&PRODUCER) else { unreachable!() };
+            p.send(self.now, tp, Record { key: None, value }, &mut out);
+            self.completions.extend(p.take_completions());
+            self.carry(PRODUCER, out);
+        } else {
+            self.timer_floor.insert(timer_node, at + 1);
+            self.input(timer_node, Input::Timer);
+        }
+        true
+    }
+
+    fn run_until(&mut self, until: Millis) {
+        while self.step(until) {}
+        self.now = self.now.max(until);
+    }
+
+    /// Runs until `done` holds (checked every simulated 100 ms) or `limit` passes.
+    fn run_until_done(&mut self, limit: Millis, done: impl Fn(&MiniCluster) -> bool) -> bool {
+        while self.now < limit {
+            let next = self.now + 100;
+            self.run_until(next);
+            if done(self) {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn deliver(&mut self, p: Packet) {
+        if let Some(c) = p.connection {
+            if !self.open.contains(&c) {
+                return;
+            }
+        }
+        if let Input::Message(e) = &p.input {
+            if self.drops.drops(p.to, e) {
+                return;
+            }
+        }
+        self.input(p.to, p.input);
+    }
+
+    fn input(&mut self, id: NodeId, input: Input) {
+        let now = self.now;
+        let mut out = Outbox::new();
+        match self.machines.get_mut(&id).expect("known node") {
+            Machine::Controller(c) => match input {
+                Input::Message(e) => c.on_message(now, e, &mut out),
+                Input::Disconnected { .. } => {}
+                Input::Timer => c.on_timer(now, &mut out),
+            },
+            Machine::Broker(b) => match input {
+                Input::Message(e) => b.on_message(now, e, &mut out),
+                Input::Disconnected { peer } => b.on_disconnect(now, peer, &mut out),
+                Input::Timer => b.on_timer(now, &mut out),
+            },
+            Machine::Producer(p) => {
+                match input {
+                    Input::Message(e) => p.on_message(now, e, &mut out),
+                    Input::Disconnected { peer } => p.on_disconnect(now, peer, &mut out),
+                    Input::Timer => p.on_timer(now, &mut out),
+                }
+                self.completions.extend(p.take_completions());
+            }
+        }
+        self.carry(id, out);
+    }
+
+    /// Carries out one step's effects.
+    fn carry(&mut self, from: NodeId, out: Outbox) {
+        let at = self.now + DELIVERY_DELAY_MS;
+        for effect in out {
+            match effect {
+                Effect::Send { to, message } => {
+                    let connection = *self.outgoing.entry((from, to)).or_insert_with(|| {
+                        self.next_connection += 1;
+                        self.open.insert(self.next_connection);
+                        self.next_connection
+                    });
+                    let input = Input::Message(Envelope { from, connection, message });
+                    self.queue.push_back(Packet { at, to, connection: Some(connection), input });
+                }
+                Effect::Reply { to, message } => {
+                    if self.open.contains(&to.connection) {
+                        let input = Input::Message(Envelope { from, connection: to.connection, message });
+                        self.queue.push_back(Packet {
+                            at,
+                            to: to.node,
+                            connection: Some(to.connection),
+                            input,
+                        });
+                    }
+                }
+                Effect::CloseConnection { peer } => {
+                    if let Some(c) = self.outgoing.remove(&(from, peer)) {
+                        self.open.remove(&c);
+                    }
+                }
+                Effect::CloseInbound { to } => {
+                    if self.open.remove(&to.connection) {
+                        self.outgoing.retain(|_, c| *c != to.connection);
+                        let input = Input::Disconnected { peer: from };
+                        self.queue.push_back(Packet { at, to: to.node, connection: None, input });
+                    }
+                }
+                Effect::Event(e) => self.events.push((self.now, from, e)),
+            }
+        }
+    }
+
+    // ----- what the tests look at ---------------------------------------------------------------
+
+    fn broker(&self, id: BrokerId) -> &Broker {
+        match &self.machines[&id] {
+            Machine::Broker(b) => b,
+            _ => panic!("{id} is not a broker"),
+        }
+    }
+
+    fn producer(&self) -> &Producer {
+        match &self.machines[&PRODUCER] {
+            Machine::Producer(p) => p,
+            _ => panic!("no producer"),
+        }
+    }
+
+    fn log_values(&self, id: BrokerId, partition: u32) -> Vec<u64> {
+        let log = self.broker(id).disk().log(&tp(partition));
+        log.map(|l| l.records().iter().map(|r| r.value).collect()).unwrap_or_default()
+    }
+
+    /// Why the replicas of a partition have not converged, if they have not: one leader, a full
+    /// ISR, the same log (records and epochs) everywhere, every high watermark at the log end.
+    fn divergence(&self, partition: u32) -> Option<String> {
+        let tp = tp(partition);
+        let statuses: Vec<_> = BROKERS.iter().map(|&b| (b, self.broker(b).status(&tp))).collect();
+        let Some(leader) = statuses.iter().find(|(_, s)| s.as_ref().is_some_and(|s| s.is_leader)) else {
+            return Some(format!("{tp}: no leader"));
+        };
+        let leader_status = leader.1.clone().expect("found");
+        if statuses.iter().filter(|(_, s)| s.as_ref().is_some_and(|s| s.is_leader)).count() != 1 {
+            return Some(format!("{tp}: two leaders"));
+        }
+        if leader_status.isr.len() != BROKERS.len() {
+            return Some(format!("{tp}: ISR {:?}", leader_status.isr));
+        }
+        let leader_log =
+            self.broker(leader.0).disk().log(&tp).map(|l| l.records().to_vec()).unwrap_or_default();
+        for (b, s) in &statuses {
+            let Some(s) = s else { return Some(format!("{tp}: broker {b} has no replica")) };
+            let log = self.broker(*b).disk().log(&tp).map(|l| l.records().to_vec()).unwrap_or_default();
+            if log != leader_log {
+                return Some(format!("{tp}: broker {b}'s log differs from the leader's"));
+            }
+            if s.leader_epoch != leader_status.leader_epoch {
+                return Some(format!("{tp}: broker {b} in epoch {}", s.leader_epoch));
+            }
+            if s.high_watermark != s.log_end_offset {
+                return Some(format!(
+                    "{tp}: broker {b} HW {} below its end {}",
+                    s.high_watermark, s.log_end_offset
+                ));
+            }
+        }
+        None
+    }
+
+    fn converged(&self) -> bool {
+        self.sends.is_empty()
+            && self.producer().unresolved() == 0
+            && (0..PARTITIONS).all(|p| self.divergence(p).is_none())
+    }
+
+    fn explain(&self) -> String {
+        let why: Vec<String> = (0..PARTITIONS).filter_map(|p| self.divergence(p)).collect();
+        format!(
+            "at {} ms: {} sends unresolved, {} completions; {}",
+            self.now,
+            self.producer().unresolved(),
+            self.completions.len(),
+            why.join("; ")
+        )
+    }
+
+    /// High watermarks never go back within a broker's leader epoch.
+    fn check_monotonic_hw(&self) -> Result<(), String> {
+        let mut last: BTreeMap<(NodeId, TopicPartition, u32), Offset> = BTreeMap::new();
+        for (at, node, e) in &self.events {
+            if let ReplicaEvent::HighWatermark { tp, epoch, high_watermark, .. } = e {
+                let prev = last.insert((*node, tp.clone(), *epoch), *high_watermark);
+                if prev.is_some_and(|p| p > *high_watermark) {
+                    return Err(format!("{node} {tp} HW went back to {high_watermark} at {at} ms"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn partition_of(value: u64) -> u32 {
+    (value % PARTITIONS as u64) as u32
+}
+
+/// Every acknowledged value sits in the final log of its partition at the offset it was
+/// acknowledged with; nothing lands in a partition it was not sent to.
+fn check_acknowledged(c: &MiniCluster) -> Result<(), String> {
+    for p in 0..PARTITIONS {
+        let log = c.log_values(BROKERS[0], p);
+        if let Some(v) = log.iter().find(|&&v| partition_of(v) != p) {
+            return Err(format!("value {v} in partition {p}"));
+        }
+    }
+    for completion in &c.completions {
+        if let Completion::Ok { value, offset } = completion {
+            let p = partition_of(*value);
+            let log = c.log_values(BROKERS[0], p);
+            let Some(offset) = offset else {
+                return Err(format!("value {value} acknowledged without offset"));
+            };
+            if log.get(*offset as usize) != Some(value) {
+                return Err(format!(
+                    "acknowledged value {value} not at {p}/{offset}: {:?}",
+                    log.get(*offset as usize)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn without_faults_every_send_is_acknowledged_and_replicas_agree() {
+    let mut c = MiniCluster::new(Drops::default());
+    let converged = c.run_until_done(60_000, MiniCluster::converged);
+    assert!(converged, "{}", c.explain());
+
+    // Every send acknowledged once, each value at the offset its acknowledgement names.
+    assert_eq!(c.completions.len(), SENDS as usize);
+    let acked: BTreeSet<u64> = c
+        .completions
+        .iter()
+        .map(|c| match c {
+            Completion::Ok { value, .. } => *value,
+            other => panic!("not acknowledged: {other:?}"),
+        })
+        .collect();
+    assert_eq!(acked, (0..SENDS).collect());
+    check_acknowledged(&c).unwrap();
+
+    // No retries without faults: each partition holds its values once, in send order, the same
+    // on every replica (checked by `converged`).
+    for p in 0..PARTITIONS {
+        let expected: Vec<u64> = (0..SENDS).filter(|&v| partition_of(v) == p).collect();
+        assert_eq!(c.log_values(BROKERS[0], p), expected, "partition {p}");
+    }
+
+    // A quiet cluster: no election, no ISR change, no truncation; the high watermark only rises.
+    for (at, node, e) in &c.events {
+        let quiet = !matches!(
+            e,
+            ReplicaEvent::LeaderElected { .. }
+                | ReplicaEvent::IsrChanged { .. }
+                | ReplicaEvent::Truncated { .. }
+                | ReplicaEvent::BrokerFenced { .. }
+        );
+        assert!(quiet, "{node} at {at} ms: {e:?}");
+    }
+    c.check_monotonic_hw().unwrap();
+    assert_eq!(c.drops.dropped, 0);
+}
+
+/// The loop is deterministic: the same run gives the same events and completions.
+#[test]
+fn the_loop_is_deterministic() {
+    let run = || {
+        let mut c = MiniCluster::new(Drops { fetch_responses: [3, 50, 51].into(), ..Drops::default() });
+        c.run_until_done(600_000, MiniCluster::converged);
+        (format!("{:?}", c.events), c.completions)
+    };
+    assert_eq!(run(), run());
+}
+
+/// Which fetch responses to drop: a few bursts of consecutive ones (a burst cuts one follower off
+/// for several request timeouts in a row, long enough to leave the ISR), over the send phase and
+/// the quiet time after it.
+fn dropped_fetch_responses() -> impl Strategy<Value = BTreeSet<u64>> {
+    prop::collection::vec((0..1200u64, 1..6u64), 1..5)
+        .prop_map(|bursts| bursts.into_iter().flat_map(|(start, len)| start..start + len).collect())
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    #[test]
+    fn after_dropped_fetch_responses_replicas_converge(fetch_responses in dropped_fetch_responses()) {
+        let last = *fetch_responses.last().expect("non-empty");
+        let count = fetch_responses.len() as u64;
+        let mut c = MiniCluster::new(Drops { fetch_responses, ..Drops::default() });
+        // Far beyond the worst case: each drop costs a follower a request timeout (30 s) and a
+        // backoff, an ISR shrink and rejoin, and a producer retry within its delivery timeout.
+        // Convergence counts only once every chosen drop has happened.
+        let converged =
+            c.run_until_done(1_800_000, |c| c.drops.fetch_responses_seen > last && c.converged());
+        prop_assert!(converged, "{}; {} fetch responses", c.explain(), c.drops.fetch_responses_seen);
+        prop_assert_eq!(c.drops.dropped, count);
+        prop_assert_eq!(c.completions.len(), SENDS as usize);
+        check_acknowledged(&c).map_err(TestCaseError::fail)?;
+        c.check_monotonic_hw().map_err(TestCaseError::fail)?;
+        // Every value sent and acknowledged was written: at least once (retries may duplicate).
+        for p in 0..PARTITIONS {
+            let log: BTreeSet<u64> = c.log_values(BROKERS[0], p).into_iter().collect();
+            for completion in &c.completions {
+                if let Completion::Ok { value, .. } = completion {
+                    prop_assert!(partition_of(*value) != p || log.contains(value));
+                }
+            }
+        }
+    }
+}
