@@ -13,6 +13,8 @@
 //! random set of follower fetch responses dropped (the follower times out, reconnects and fetches
 //! again; the leader may shrink the ISR meanwhile), every send must still be resolved, nothing
 //! acknowledged may be missing, and the replicas must converge the same way once the drops stop.
+//! The same holds when, besides, a partition leader crashes or loses power and restarts: a new
+//! leader is elected, and the old one truncates what it alone had when it rejoins.
 
 mod common;
 
@@ -95,9 +97,20 @@ impl Drops {
     }
 }
 
+/// A broker that is down: what its disk kept, and how it went down.
+struct Down {
+    disk: Disk,
+    /// A process crash leaves the host up: connection attempts are refused at once. A power
+    /// loss leaves nothing to answer.
+    power_loss: bool,
+}
+
 struct MiniCluster {
     now: Millis,
     machines: BTreeMap<NodeId, Machine>,
+    /// How each broker boots, and its latest incarnation.
+    boots: BTreeMap<BrokerId, (BrokerBoot, u64)>,
+    down: BTreeMap<BrokerId, Down>,
     queue: VecDeque<Packet>,
     outgoing: BTreeMap<(NodeId, NodeId), ConnectionId>,
     open: BTreeSet<ConnectionId>,
@@ -131,6 +144,7 @@ impl MiniCluster {
             Machine::Controller(Box::new(Controller::start(ControllerConfig::default(), state, 0))),
         );
         let mut boot_effects = Vec::new();
+        let mut boots = BTreeMap::new();
         for id in BROKERS {
             let boot = BrokerBoot {
                 id,
@@ -141,6 +155,7 @@ impl MiniCluster {
             let mut out = Outbox::new();
             let broker = Broker::start(&boot, 1, Disk::default(), 0, &mut out);
             machines.insert(id, Machine::Broker(Box::new(broker)));
+            boots.insert(id, (boot, 1));
             boot_effects.push((id, out));
         }
         let producer =
@@ -151,6 +166,8 @@ impl MiniCluster {
         let mut cluster = MiniCluster {
             now: 0,
             machines,
+            boots,
+            down: BTreeMap::new(),
             queue: VecDeque::new(),
             outgoing: BTreeMap::new(),
             open: BTreeSet::new(),
@@ -224,6 +241,15 @@ impl MiniCluster {
             if !self.open.contains(&c) {
                 return;
             }
+        }
+        if let Some(d) = self.down.get(&p.to) {
+            // Refused by a host whose broker process died; unanswered by a machine without power.
+            if let (false, Input::Message(e)) = (d.power_loss, &p.input) {
+                if matches!(e.message, Message::Request { .. }) {
+                    self.disconnect(p.to, e.from);
+                }
+            }
+            return;
         }
         if let Input::Message(e) = &p.input {
             if self.drops.drops(p.to, e) {
@@ -301,12 +327,71 @@ impl MiniCluster {
         }
     }
 
+    // ----- faults -----------------------------------------------------------------------------
+
+    /// Closes the connections between `a` and `b` and tells `b`, as a reset from `a`.
+    fn disconnect(&mut self, a: NodeId, b: NodeId) {
+        let gone: Vec<_> = [(a, b), (b, a)].iter().filter_map(|k| self.outgoing.remove(k)).collect();
+        for c in gone {
+            self.open.remove(&c);
+        }
+        let at = self.now + DELIVERY_DELAY_MS;
+        self.queue.push_back(Packet { at, to: b, connection: None, input: Input::Disconnected { peer: a } });
+    }
+
+    /// Stops a broker: its disk survives whole after a process crash, flushed only after a power
+    /// loss. What was on its way to it is lost; after a process crash its peers learn at once.
+    fn crash(&mut self, id: BrokerId, power_loss: bool) {
+        let Some(Machine::Broker(b)) = self.machines.remove(&id) else { panic!("{id} is not running") };
+        let disk = if power_loss { b.into_disk().after_power_loss() } else { b.into_disk() };
+        self.queue.retain(|p| p.to != id);
+        self.timer_floor.remove(&id);
+        // Every connection to or from it is gone; after a process crash its peers learn at once,
+        // after a power loss only by timing out.
+        let links: Vec<(NodeId, NodeId)> =
+            self.outgoing.keys().copied().filter(|&(a, b)| a == id || b == id).collect();
+        let mut peers = BTreeSet::new();
+        for (a, b) in links {
+            let c = self.outgoing.remove(&(a, b)).expect("listed");
+            self.open.remove(&c);
+            peers.insert(if a == id { b } else { a });
+        }
+        if !power_loss {
+            for peer in peers {
+                self.disconnect(id, peer);
+            }
+        }
+        self.down.insert(id, Down { disk, power_loss });
+    }
+
+    /// Starts a stopped broker again from its disk, as a new incarnation.
+    fn restart(&mut self, id: BrokerId) {
+        let d = self.down.remove(&id).expect("down");
+        let (boot, incarnation) = self.boots.get_mut(&id).expect("a broker");
+        *incarnation += 1;
+        let mut out = Outbox::new();
+        let broker = Broker::start(boot, *incarnation, d.disk, self.now, &mut out);
+        self.machines.insert(id, Machine::Broker(Box::new(broker)));
+        self.carry(id, out);
+    }
+
     // ----- what the tests look at ---------------------------------------------------------------
 
+    fn leader_of(&self, partition: u32) -> Option<BrokerId> {
+        let tp = tp(partition);
+        BROKERS
+            .into_iter()
+            .find(|&b| self.running(b).and_then(|x| x.status(&tp)).is_some_and(|s| s.is_leader))
+    }
+
     fn broker(&self, id: BrokerId) -> &Broker {
-        match &self.machines[&id] {
-            Machine::Broker(b) => b,
-            _ => panic!("{id} is not a broker"),
+        self.running(id).unwrap_or_else(|| panic!("broker {id} is down"))
+    }
+
+    fn running(&self, id: BrokerId) -> Option<&Broker> {
+        match self.machines.get(&id) {
+            Some(Machine::Broker(b)) => Some(b),
+            _ => None,
         }
     }
 
@@ -326,6 +411,9 @@ impl MiniCluster {
     /// ISR, the same log (records and epochs) everywhere, every high watermark at the log end.
     fn divergence(&self, partition: u32) -> Option<String> {
         let tp = tp(partition);
+        if let Some(b) = BROKERS.iter().find(|b| self.running(**b).is_none()) {
+            return Some(format!("broker {b} is down"));
+        }
         let statuses: Vec<_> = BROKERS.iter().map(|&b| (b, self.broker(b).status(&tp))).collect();
         let Some(leader) = statuses.iter().find(|(_, s)| s.as_ref().is_some_and(|s| s.is_leader)) else {
             return Some(format!("{tp}: no leader"));
@@ -375,11 +463,11 @@ impl MiniCluster {
         )
     }
 
-    /// High watermarks never go back within a broker's leader epoch.
+    /// A leader's high watermark never goes back within its epoch.
     fn check_monotonic_hw(&self) -> Result<(), String> {
         let mut last: BTreeMap<(NodeId, TopicPartition, u32), Offset> = BTreeMap::new();
         for (at, node, e) in &self.events {
-            if let ReplicaEvent::HighWatermark { tp, epoch, high_watermark, .. } = e {
+            if let ReplicaEvent::HighWatermark { tp, epoch, high_watermark, leader: true } = e {
                 let prev = last.insert((*node, tp.clone(), *epoch), *high_watermark);
                 if prev.is_some_and(|p| p > *high_watermark) {
                     return Err(format!("{node} {tp} HW went back to {high_watermark} at {at} ms"));
@@ -508,5 +596,61 @@ proptest! {
                 }
             }
         }
+    }
+}
+
+/// Broker 1 leads orders/0. Its first two fetch responses are lost, so its followers wait out a
+/// request timeout while it appends a tail nobody copies (and nothing is acknowledged: the high
+/// watermark cannot move). It crashes at 200 ms and comes straight back; the controller fences it
+/// when its session expires and elects broker 2, without the tail. Broker 1 must cut the tail on
+/// its first fetch, and the producer's retries must land every send.
+#[test]
+fn a_crashed_leaders_unreplicated_tail_is_truncated_and_nothing_acknowledged_is_lost() {
+    let mut c = MiniCluster::new(Drops { fetch_responses: [0, 1].into(), ..Drops::default() });
+    c.run_until(200);
+    assert_eq!(c.leader_of(0), Some(BROKERS[0]));
+    let tail = c.broker(BROKERS[0]).status(&tp(0)).expect("replica").log_end_offset;
+    assert!(tail > 0, "the leader has no tail to lose");
+    c.crash(BROKERS[0], false);
+    c.restart(BROKERS[0]);
+    let converged = c.run_until_done(600_000, MiniCluster::converged);
+    assert!(converged, "{}", c.explain());
+
+    let truncated = c.events.iter().any(|(_, node, e)| {
+        *node == BROKERS[0]
+            && matches!(e, ReplicaEvent::Truncated { tp: t, from, to: 0 } if *t == tp(0) && *from == tail)
+    });
+    assert!(truncated, "broker 1 kept its tail of {tail} records: {:?}", c.events);
+    assert_ne!(c.leader_of(0), Some(BROKERS[0]));
+    assert!(c.completions.iter().all(|x| matches!(x, Completion::Ok { .. })), "{:?}", c.completions);
+    check_acknowledged(&c).unwrap();
+    c.check_monotonic_hw().unwrap();
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// One broker — the leader of a chosen partition at the time — crashes (or loses power) and
+    /// restarts, while chosen fetch responses are lost: with acks=all, min.insync.replicas=2 and
+    /// clean elections, nothing acknowledged may be lost, and the cluster must converge.
+    #[test]
+    fn after_a_leader_crash_replicas_converge_without_losing_acknowledged_sends(
+        fetch_responses in prop::collection::btree_set(0..600u64, 0..4),
+        partition in 0..PARTITIONS,
+        crash_at in 0..20_000u64,
+        down_ms in 0..20_000u64,
+        power_loss in any::<bool>(),
+    ) {
+        let mut c = MiniCluster::new(Drops { fetch_responses, ..Drops::default() });
+        c.run_until(crash_at);
+        let victim = c.leader_of(partition).unwrap_or(BROKERS[partition as usize]);
+        c.crash(victim, power_loss);
+        c.run_until(crash_at + down_ms);
+        c.restart(victim);
+        let converged = c.run_until_done(1_800_000, MiniCluster::converged);
+        prop_assert!(converged, "{}", c.explain());
+        prop_assert_eq!(c.completions.len(), SENDS as usize);
+        check_acknowledged(&c).map_err(TestCaseError::fail)?;
+        c.check_monotonic_hw().map_err(TestCaseError::fail)?;
     }
 }
