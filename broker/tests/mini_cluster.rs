@@ -5,8 +5,8 @@
 //! miniature: a FIFO of envelopes with one fixed delivery delay (so every connection keeps its
 //! order), a connection id per (from, to) pair, opened on first send and replaced after the client
 //! closes it, replies travelling back on the connection their request came in on (dropped once it
-//! is closed), and each machine's timer run when `now` reaches its `next_deadline()`, not again in
-//! the same millisecond.
+//! is closed), and each machine's timer run when `now` reaches its `next_deadline()` (a deadline
+//! that does not move past `now` is looked at again a millisecond later, as the node loop does).
 //!
 //! Without faults every send must be acknowledged at the offset where it landed, once, in send
 //! order, and every replica must end with the same log and a high watermark at its end. With a
@@ -116,7 +116,7 @@ struct MiniCluster {
     outgoing: BTreeMap<(NodeId, NodeId), ConnectionId>,
     open: BTreeSet<ConnectionId>,
     next_connection: ConnectionId,
-    /// A machine's timer runs at most once per millisecond, as in the harness's node loop.
+    /// The earliest time each machine's timer may run again: a millisecond after it last ran.
     timer_floor: BTreeMap<NodeId, Millis>,
     /// The producer's sends still to make: (due, partition, value).
     sends: VecDeque<(Millis, TopicPartition, u64)>,
