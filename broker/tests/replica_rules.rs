@@ -76,7 +76,7 @@ fn leader_state() -> impl Strategy<Value = (LeaderState, Offset)> {
                 .iter()
                 .zip(&ends)
                 .map(|(&b, &end)| {
-                    let mut p = FollowerProgress::new(0);
+                    let mut p = FollowerProgress::new(0, true);
                     p.log_end_offset = end;
                     (b, p)
                 })
@@ -85,6 +85,8 @@ fn leader_state() -> impl Strategy<Value = (LeaderState, Offset)> {
                 isr: pick(&in_isr),
                 partition_epoch: 0,
                 pending_isr: pending.as_deref().map(pick),
+                alter_in_flight: false,
+                alter_retry_at: 0,
                 followers,
                 epoch_start_offset: epoch_start.min(my_end),
             };
@@ -176,7 +178,7 @@ proptest! {
         fetches in prop::collection::vec(fetch(), 1..40),
         lag_max in 1..40_000u64,
     ) {
-        let mut p = FollowerProgress::new(start);
+        let mut p = FollowerProgress::new(start, true);
         let (mut now, mut leader_end) = (start, 0);
         // (time, leader end, fetch offset) of every fetch so far.
         let mut seen: Vec<(Millis, Offset, Offset)> = Vec::new();
