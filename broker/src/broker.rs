@@ -734,7 +734,7 @@ impl Broker {
         let waits_for = l.hw_replicas(end, now, lag_max, |b| metadata.is_live(b));
         let candidate = l.min_log_end(&waits_for, id, end);
         let hw = next_high_watermark(r.high_watermark, candidate, l.isr.len(), r.min_insync_replicas);
-        if r.set_high_watermark(hw, out) {
+        if r.set_high_watermark(hw, end, out) {
             self.complete_produces(out);
             self.wake_fetches(tp, out);
         }
@@ -954,7 +954,7 @@ impl Broker {
                 true => p.high_watermark,
                 false => p.high_watermark.min(end),
             };
-            self.replicas.get_mut(&tp).expect("checked current").set_high_watermark(hw, out);
+            self.replicas.get_mut(&tp).expect("checked current").set_high_watermark(hw, end, out);
         }
         if back_off {
             self.fetchers.entry(leader).or_default().retry_at = now + self.config.replica_fetch_backoff_ms;

@@ -102,7 +102,11 @@ pub struct ControllerConfig {
 
 impl Default for ControllerConfig {
     fn default() -> Self {
-        ControllerConfig { broker_session_timeout_ms: 9_000, metadata_fetch_wait_max_ms: 500, bugs: Bugs::new() }
+        ControllerConfig {
+            broker_session_timeout_ms: 9_000,
+            metadata_fetch_wait_max_ms: 500,
+            bugs: Bugs::new(),
+        }
     }
 }
 

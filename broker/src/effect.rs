@@ -35,8 +35,14 @@ pub enum ReplicaEvent {
     BecameLeader { tp: TopicPartition, epoch: Epoch, log_end_offset: Offset, high_watermark: Offset },
     /// A broker began following `leader` in `epoch`.
     BecameFollower { tp: TopicPartition, epoch: Epoch, leader: BrokerId },
-    /// A replica's high watermark moved.
-    HighWatermark { tp: TopicPartition, epoch: Epoch, high_watermark: Offset, leader: bool },
+    /// A replica's high watermark moved; `log_end_offset` is the replica's own log end then.
+    HighWatermark {
+        tp: TopicPartition,
+        epoch: Epoch,
+        high_watermark: Offset,
+        log_end_offset: Offset,
+        leader: bool,
+    },
     /// A replica cut its log: records at `to..from` were removed.
     Truncated { tp: TopicPartition, from: Offset, to: Offset },
     /// A broker started from its disk.

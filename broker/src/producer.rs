@@ -187,7 +187,9 @@ impl Producer {
                 // Only a refusal before the append proves the batch was not written.
                 let maybe_written = error != ErrorCode::NotEnoughReplicas;
                 let refresh = !self.config.bugs.contains(&Bug::RetryWithoutMetadataRefresh);
-                if refresh && matches!(error, ErrorCode::NotLeaderOrFollower | ErrorCode::UnknownTopicOrPartition) {
+                if refresh
+                    && matches!(error, ErrorCode::NotLeaderOrFollower | ErrorCode::UnknownTopicOrPartition)
+                {
                     self.metadata.want_refresh();
                 }
                 self.retry(now, f.tp, f.batch, maybe_written, &format!("{error:?}"));

@@ -468,7 +468,7 @@ impl MiniCluster {
     fn check_monotonic_hw(&self) -> Result<(), String> {
         let mut last: BTreeMap<(NodeId, TopicPartition, u32), Offset> = BTreeMap::new();
         for (at, node, e) in &self.events {
-            if let ReplicaEvent::HighWatermark { tp, epoch, high_watermark, leader: true } = e {
+            if let ReplicaEvent::HighWatermark { tp, epoch, high_watermark, leader: true, .. } = e {
                 let prev = last.insert((*node, tp.clone(), *epoch), *high_watermark);
                 if prev.is_some_and(|p| p > *high_watermark) {
                     return Err(format!("{node} {tp} HW went back to {high_watermark} at {at} ms"));
