@@ -899,6 +899,7 @@ impl Broker {
                 l.isr = resp.isr;
                 l.partition_epoch = resp.partition_epoch;
                 l.pending_isr = None;
+                leader_isr_event(tp, epoch, &l.isr, out);
                 self.maybe_advance_hw(now, tp, out);
                 self.complete_produces(out);
             }
@@ -1011,6 +1012,7 @@ impl Broker {
                         l.isr = state.isr.clone();
                         l.partition_epoch = state.partition_epoch;
                         l.pending_isr = None;
+                        leader_isr_event(&tp, epoch, &l.isr, out);
                         self.maybe_advance_hw(now, &tp, out);
                     }
                 }
@@ -1082,6 +1084,7 @@ impl Broker {
                 log_end_offset: end,
                 high_watermark: hw,
             }));
+            leader_isr_event(tp, state.leader_epoch, &state.isr, out);
             self.maybe_advance_hw(now, tp, out);
         } else if let Some(leader) = follows {
             out.push(Effect::Event(ReplicaEvent::BecameFollower {
@@ -1113,6 +1116,10 @@ impl Broker {
 enum FetchCheck {
     Ok,
     Answer,
+}
+
+fn leader_isr_event(tp: &TopicPartition, epoch: Epoch, isr: &[BrokerId], out: &mut Outbox) {
+    out.push(Effect::Event(ReplicaEvent::LeaderIsr { tp: tp.clone(), epoch, isr: isr.to_vec() }));
 }
 
 fn reply_produce(

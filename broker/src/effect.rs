@@ -31,6 +31,9 @@ pub enum ReplicaEvent {
     BrokerFenced { broker: BrokerId },
     /// A broker (re)joined the cluster.
     BrokerUnfenced { broker: BrokerId },
+    /// A leader adopted a committed ISR: on becoming leader, when the controller accepted its
+    /// AlterPartition, or when newer metadata changed it.
+    LeaderIsr { tp: TopicPartition, epoch: Epoch, isr: Vec<BrokerId> },
     /// A broker began acting as leader of `tp` in `epoch`.
     BecameLeader { tp: TopicPartition, epoch: Epoch, log_end_offset: Offset, high_watermark: Offset },
     /// A broker began following `leader` in `epoch`.

@@ -19,9 +19,20 @@ use std::collections::{BTreeMap, VecDeque};
 /// How one send ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Completion {
-    Ok { value: u64, offset: Option<Offset> },
-    Fail { value: u64, error: String },
-    Info { value: u64, reason: String },
+    /// Acknowledged by `broker` (for acks=0: written to the connection to it).
+    Ok {
+        value: u64,
+        offset: Option<Offset>,
+        broker: BrokerId,
+    },
+    Fail {
+        value: u64,
+        error: String,
+    },
+    Info {
+        value: u64,
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -180,7 +191,7 @@ impl Producer {
             None => {
                 for (i, p) in f.batch.into_iter().enumerate() {
                     let offset = resp.base_offset.map(|b| b + i as Offset);
-                    self.completions.push(Completion::Ok { value: p.record.value, offset });
+                    self.completions.push(Completion::Ok { value: p.record.value, offset, broker: f.broker });
                 }
             }
             Some(error) => {
@@ -315,7 +326,8 @@ impl Producer {
             if self.config.acks == Acks::None {
                 // Fire and forget: done once written to the connection.
                 for p in batch {
-                    self.completions.push(Completion::Ok { value: p.record.value, offset: None });
+                    let value = p.record.value;
+                    self.completions.push(Completion::Ok { value, offset: None, broker: leader });
                 }
             } else {
                 let deadline = now + self.config.request_timeout_ms;

@@ -493,7 +493,7 @@ fn check_acknowledged(c: &MiniCluster) -> Result<(), String> {
         }
     }
     for completion in &c.completions {
-        if let Completion::Ok { value, offset } = completion {
+        if let Completion::Ok { value, offset, .. } = completion {
             let p = partition_of(*value);
             let log = c.log_values(BROKERS[0], p);
             let Some(offset) = offset else {

@@ -124,12 +124,12 @@ impl Run {
     }
 
     pub fn ok(&mut self, value: u64, offset: Offset) -> &mut Self {
-        self.record(self.sender_of(value), Op::SendOk { value, offset: Some(offset) })
+        self.record(self.sender_of(value), Op::SendOk { value, offset: Some(offset), broker: NodeId(1) })
     }
 
     /// Acknowledged without an offset, as acks=0 is.
     pub fn ok_without_offset(&mut self, value: u64) -> &mut Self {
-        self.record(self.sender_of(value), Op::SendOk { value, offset: None })
+        self.record(self.sender_of(value), Op::SendOk { value, offset: None, broker: NodeId(1) })
     }
 
     pub fn fail(&mut self, value: u64) -> &mut Self {

@@ -298,8 +298,9 @@ impl Targets {
     }
 }
 
-/// Seeded random faults. One at a time: each fires, lasts a random duration, heals, and the
-/// next follows after a random gap, from `start_ms` until the end of the fault phase.
+/// Seeded random faults, in `concurrent_faults` independent streams. In each stream one fault
+/// at a time fires, lasts a random duration, heals, and the next follows after a random gap, from
+/// `start_ms` until the end of the fault phase; faults of different streams may overlap.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NemesisSpec {
@@ -323,6 +324,9 @@ pub struct NemesisSpec {
     /// For packet-loss faults.
     #[serde(default = "defaults::nemesis_packet_loss_rate")]
     pub packet_loss_rate: f64,
+    /// How many independent fault streams run at once.
+    #[serde(default = "defaults::nemesis_concurrent_faults")]
+    pub concurrent_faults: u32,
 }
 
 /// What a scenario says about one checker's violations.
@@ -460,5 +464,8 @@ pub mod defaults {
     }
     pub fn nemesis_packet_loss_rate() -> f64 {
         0.1
+    }
+    pub fn nemesis_concurrent_faults() -> u32 {
+        1
     }
 }

@@ -636,8 +636,20 @@ fn nemesis(s: &Scenario, world: &World<'_>, n: &NemesisSpec, path: &KeyPath) -> 
     range(n.gap_min_ms, n.gap_max_ms, path, "gap_min_ms", "gap_max_ms")?;
     positive(n.duration_min_ms, &path.key("duration_min_ms"))?;
     range(n.duration_min_ms, n.duration_max_ms, path, "duration_min_ms", "duration_max_ms")?;
+    if !(1..=MAX_CONCURRENT_FAULTS).contains(&n.concurrent_faults) {
+        return fail(
+            path.key("concurrent_faults"),
+            format!(
+                "concurrent_faults {} is out of range; expected 1 to {MAX_CONCURRENT_FAULTS}",
+                n.concurrent_faults
+            ),
+        );
+    }
     probability(n.packet_loss_rate, &path.key("packet_loss_rate"))
 }
+
+/// The most fault streams a nemesis may run at once.
+const MAX_CONCURRENT_FAULTS: u32 = 8;
 
 fn positive(value: u64, path: &KeyPath) -> Check {
     if value == 0 {
