@@ -68,6 +68,9 @@ pub fn validate(s: &Scenario) -> Check {
     if let Some(n) = &s.nemesis {
         nemesis(s, &world, n, &root.key("nemesis"))?;
     }
+    if let Some(r) = &s.regression {
+        regression(r, &root.key("regression"))?;
+    }
     Ok(())
 }
 
@@ -637,6 +640,20 @@ fn nemesis(s: &Scenario, world: &World<'_>, n: &NemesisSpec, path: &KeyPath) -> 
     positive(n.duration_min_ms, &path.key("duration_min_ms"))?;
     range(n.duration_min_ms, n.duration_max_ms, path, "duration_min_ms", "duration_max_ms")?;
     probability(n.packet_loss_rate, &path.key("packet_loss_rate"))
+}
+
+fn regression(r: &RegressionSpec, path: &KeyPath) -> Check {
+    if !crate::scenario::CHECKER_NAMES.contains(&r.checker.as_str()) {
+        return fail(
+            path.key("checker"),
+            format!(
+                "unknown checker `{}`; expected one of {}",
+                r.checker,
+                listing(crate::scenario::CHECKER_NAMES.iter())
+            ),
+        );
+    }
+    Ok(())
 }
 
 fn positive(value: u64, path: &KeyPath) -> Check {
