@@ -5,6 +5,7 @@ mod bench;
 mod cli;
 mod demo;
 mod exit;
+mod shrink_cmd;
 
 fn main() {
     std::process::exit(cli::main());
