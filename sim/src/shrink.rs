@@ -16,7 +16,7 @@
 //! | producers, consumers, topics | ddmin over each list |
 //! | partitions, replication factor | per topic, the smallest count that still fails (RF not below min.isr) |
 //! | brokers | the smallest count that still fails (never below a replication factor) |
-//! | fault lengths | per fault with `for_ms`, the shortest that still fails |
+//! | fault lengths | per fault with `for_ms`, the shortest that still fails, on a 100 ms grid |
 //! | messages | per producer, the smallest count that still fails |
 //! | duration | the shortest fault phase that still fails, on a 100 ms grid, never below the end of the last fault nor the producers' last send, plus a margin |
 //!
@@ -53,7 +53,7 @@ use std::sync::Arc;
 pub const NEARBY_SEEDS: u64 = 3;
 /// The shortened fault phase lasts at least this long past the last fault and the last send.
 pub const DURATION_MARGIN_MS: u64 = 1_000;
-/// The grid the fault phase's length is shortened on.
+/// The grid the fault phase's length and the faults' `for_ms` are shortened on.
 const DURATION_GRID_MS: u64 = 100;
 
 /// What a shrunk run must still show.
@@ -115,6 +115,12 @@ impl Goal {
                 Err(format!("seed {} passes: no checker failed{hint}", report.seed))
             }
         }
+    }
+
+    /// The goal a regression file records; `None` for an unknown checker.
+    pub fn of_regression(r: &RegressionSpec) -> Option<Goal> {
+        let checker = scenario::CHECKER_NAMES.iter().find(|&&c| c == r.checker)?;
+        Some(Goal::Violation { checker, label: r.label })
     }
 
     /// Whether a run of `scenario` meets the goal.
@@ -373,13 +379,16 @@ impl Shrinker<'_> {
         }
         for f in 0..self.current.faults.len() {
             if self.current.faults[f].for_ms.is_some() {
+                // On the duration's grid, like the fault phase itself.
                 let what = format!("for_ms of faults[{f}]");
-                let get = |s: &Scenario| s.faults.get(f).and_then(|x| x.for_ms).unwrap_or(0);
+                let get = |s: &Scenario| {
+                    s.faults.get(f).and_then(|x| x.for_ms).unwrap_or(0).div_ceil(DURATION_GRID_MS)
+                };
                 let set = |s: &mut Scenario, v: u64| {
-                    s.faults[f].for_ms = Some(v);
+                    s.faults[f].for_ms = Some(v * DURATION_GRID_MS);
                     true
                 };
-                self.search(&what, 1, get, set, |v| v.to_string());
+                self.search(&what, 1, get, set, |v| (v * DURATION_GRID_MS).to_string());
             }
         }
         for p in 0..self.current.producers.len() {
