@@ -388,7 +388,9 @@ impl Shrinker<'_> {
                     s.faults[f].for_ms = Some(v * DURATION_GRID_MS);
                     true
                 };
-                self.search(&what, 1, get, set, |v| (v * DURATION_GRID_MS).to_string());
+                let show = |v: u64| (v * DURATION_GRID_MS).to_string();
+                let shown = |s: &Scenario| s.faults[f].for_ms.unwrap_or(0).to_string();
+                self.search(&what, 1, get, set, show, shown);
             }
         }
         for p in 0..self.current.producers.len() {
@@ -499,7 +501,7 @@ impl Shrinker<'_> {
     {
         let get = |s: &Scenario| (*field(&mut s.clone())).into();
         let set = |s: &mut Scenario, v: u64| N::try_from(v).map(|v| *field(s) = v).is_ok();
-        self.search(what, lo.into(), get, set, |v| v.to_string());
+        self.search(what, lo.into(), get, set, |v| v.to_string(), |s| get(s).to_string());
     }
 
     /// Shortens the fault phase, on a grid, never below the last fault's end and the producers'
@@ -512,13 +514,14 @@ impl Shrinker<'_> {
             s.duration_ms = v * DURATION_GRID_MS;
             true
         };
-        self.search("duration", floor.div_ceil(DURATION_GRID_MS), get, set, |v| {
-            format!("{} ms", v * DURATION_GRID_MS)
-        });
+        let show = |v: u64| format!("{} ms", v * DURATION_GRID_MS);
+        let shown = |s: &Scenario| format!("{} ms", s.duration_ms);
+        self.search("duration", floor.div_ceil(DURATION_GRID_MS), get, set, show, shown);
     }
 
     /// The search behind `smallest`: values in `lo..get(current)`, tried at `lo` and the quarter
-    /// points, narrowing to the smallest that fails.
+    /// points, narrowing to the smallest that fails. `show` prints a value, `shown` the current
+    /// scenario's, for the steps' descriptions.
     fn search(
         &mut self,
         what: &str,
@@ -526,6 +529,7 @@ impl Shrinker<'_> {
         get: impl Fn(&Scenario) -> u64,
         set: impl Fn(&mut Scenario, u64) -> bool,
         show: impl Fn(u64) -> String,
+        shown: impl Fn(&Scenario) -> String,
     ) {
         loop {
             let hi = get(&self.current);
@@ -533,7 +537,7 @@ impl Shrinker<'_> {
                 return;
             }
             let points = search_points(lo, hi);
-            let from = show(hi);
+            let from = shown(&self.current);
             let candidates: Vec<Candidate> = points
                 .iter()
                 .filter_map(|&v| {
