@@ -72,24 +72,24 @@ impl Goal {
     pub fn of_report(report: &RunReport, checker: Option<&str>) -> Result<Goal, String> {
         let label_of = |bugs: usize| if bugs > 0 { RegressionLabel::Bug } else { RegressionLabel::Allowed };
         if let Some(name) = checker {
-            let Some(v) = report.verdicts.iter().find(|v| v.checker == name) else {
-                return match &report.failure {
-                    Some(f) => Err(format!(
-                        "seed {} does not reach the checkers: the run {} ({}); shrink it without --checker",
-                        report.seed,
-                        failure_name(f.kind),
-                        f.message
-                    )),
-                    None => Err(format!(
-                        "unknown checker `{name}`; expected one of {}",
-                        scenario::CHECKER_NAMES.join(", ")
-                    )),
-                };
+            let Some(&name) = scenario::CHECKER_NAMES.iter().find(|&&c| c == name) else {
+                return Err(format!(
+                    "unknown checker `{name}`; expected one of {}",
+                    scenario::CHECKER_NAMES.join(", ")
+                ));
             };
-            if v.violations.is_empty() {
-                return Err(format!("seed {} shows no {name} violation: nothing to shrink", report.seed));
+            if let Some(f) = &report.failure {
+                return Err(format!(
+                    "seed {} does not reach the checkers: the run {} ({}); shrink it without --checker",
+                    report.seed,
+                    failure_name(f.kind),
+                    f.message
+                ));
             }
-            return Ok(Goal::Violation { checker: v.checker, label: label_of(v.bugs) });
+            return match report.verdicts.iter().find(|v| v.checker == name && !v.violations.is_empty()) {
+                Some(v) => Ok(Goal::Violation { checker: name, label: label_of(v.bugs) }),
+                None => Err(format!("seed {} shows no {name} violation: nothing to shrink", report.seed)),
+            };
         }
         if let Some(f) = &report.failure {
             return Ok(Goal::Failure(f.kind));
@@ -669,6 +669,105 @@ fn first_success(count: usize, jobs: usize, test: impl Fn(usize) -> bool + Sync)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One producer: 101 messages at 50 a second from 1 s, the last sent at 3 s.
+    fn small() -> Scenario {
+        let text = "name = \"s\"\ndescription = \"d\"\n[[topics]]\nname = \"orders\"\n\
+                    [[producers]]\ntopic = \"orders\"\nmessages = 101\nmessages_per_sec = 50\n";
+        scenario::parse(text, "s.toml").unwrap()
+    }
+
+    fn report(verdicts: &[(&'static str, Outcome, usize, usize)], failure: Option<FailureKind>) -> RunReport {
+        use crate::report::CheckerVerdict;
+        use crate::verdict::Modality;
+        let violation = |checker: &'static str, label: Label| check::Violation {
+            checker,
+            label,
+            message: String::new(),
+            time_ms: None,
+            tp: None,
+        };
+        RunReport {
+            scenario: "s".into(),
+            file: "s.toml".into(),
+            seed: 9,
+            passed: false,
+            failure: failure.map(|kind| RunFailure { kind, message: "boom".into() }),
+            history_hash: None,
+            simulated_ms: 0,
+            messages: 0,
+            counts: Default::default(),
+            liveness_gap: None,
+            verdicts: verdicts
+                .iter()
+                .map(|&(checker, outcome, bugs, allowed)| CheckerVerdict {
+                    checker,
+                    modality: Modality::Promised,
+                    outcome,
+                    bugs,
+                    allowed,
+                    violations: (0..bugs)
+                        .map(|_| violation(checker, Label::Bug))
+                        .chain((0..allowed).map(|_| violation(checker, Label::allowed("why"))))
+                        .collect(),
+                })
+                .collect(),
+            reproduce: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_goal_is_the_first_failed_checker_then_the_first_found_one() {
+        let r = report(
+            &[
+                ("lost-write", Outcome::Found, 0, 3),
+                ("duplicate", Outcome::Observed, 0, 1),
+                ("nonmonotonic-send", Outcome::Failed, 2, 1),
+            ],
+            None,
+        );
+        let goal = |checker| Goal::of_report(&r, checker);
+        assert_eq!(
+            goal(None),
+            Ok(Goal::Violation { checker: "nonmonotonic-send", label: RegressionLabel::Bug })
+        );
+        assert_eq!(
+            goal(Some("duplicate")),
+            Ok(Goal::Violation { checker: "duplicate", label: RegressionLabel::Allowed })
+        );
+        assert!(goal(Some("liveness")).unwrap_err().contains("shows no liveness violation"));
+        let found = report(&[("lost-write", Outcome::Found, 0, 3)], None);
+        assert_eq!(
+            Goal::of_report(&found, None),
+            Ok(Goal::Violation { checker: "lost-write", label: RegressionLabel::Allowed })
+        );
+        let quiet = report(&[("duplicate", Outcome::Observed, 0, 1)], None);
+        assert!(Goal::of_report(&quiet, None)
+            .unwrap_err()
+            .contains("--checker: duplicate (0 bug, 1 allowed)"));
+    }
+
+    #[test]
+    fn a_crashed_run_is_shrunk_to_a_crash() {
+        let crashed = report(&[], Some(FailureKind::Crash));
+        assert_eq!(Goal::of_report(&crashed, None), Ok(Goal::Failure(FailureKind::Crash)));
+        assert!(Goal::of_report(&crashed, Some("lost-write")).unwrap_err().contains("the run crashed"));
+        let goal = Goal::Failure(FailureKind::Crash);
+        let scenario = small();
+        assert!(goal.holds(&scenario, &Err(RunFailure { kind: FailureKind::Crash, message: "x".into() })));
+        assert!(!goal.holds(&scenario, &Err(RunFailure { kind: FailureKind::Timeout, message: "x".into() })));
+        assert_eq!(goal.regression(3), None);
+    }
+
+    #[test]
+    fn the_duration_floor_is_past_the_last_fault_and_the_last_send() {
+        let mut s = small();
+        assert_eq!(duration_floor(&s), 1_000 + 2_000 + DURATION_MARGIN_MS);
+        let fault: crate::scenario::FaultSpec =
+            toml::from_str("at_ms = 4000\nfault = \"crash\"\ntarget = \"broker-1\"\nfor_ms = 500").unwrap();
+        s.faults.push(fault);
+        assert_eq!(duration_floor(&s), 4_500 + DURATION_MARGIN_MS);
+    }
 
     #[test]
     fn chunks_cover_the_list() {
