@@ -536,15 +536,14 @@ impl Shrinker<'_> {
             if lo >= hi || self.exhausted {
                 return;
             }
-            let points = search_points(lo, hi);
             let from = shown(&self.current);
-            let candidates: Vec<Candidate> = points
-                .iter()
-                .filter_map(|&v| {
+            let (points, candidates): (Vec<u64>, Vec<Candidate>) = search_points(lo, hi)
+                .into_iter()
+                .filter_map(|v| {
                     let mut s = self.current.clone();
-                    set(&mut s, v).then(|| (s, format!("{what} {from} → {}", show(v))))
+                    set(&mut s, v).then(|| (v, (s, format!("{what} {from} → {}", show(v)))))
                 })
-                .collect();
+                .unzip();
             match self.adopt_first(candidates) {
                 Some(i) if i > 0 => lo = points[i - 1] + 1,
                 Some(_) => {}
