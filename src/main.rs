@@ -1,10 +1,12 @@
-//! `kafkasim`: run a scenario with a seed, sweep seeds, list the shipped scenarios, or (with no
-//! arguments) run a short demo. See `cli.rs` for the commands and `exit.rs` for exit codes.
+//! `kafkasim`: run a scenario with a seed, sweep seeds, shrink a failing run, list the shipped
+//! scenarios, or (with no arguments) run a short demo. See `cli.rs` for the commands and `exit.rs`
+//! for exit codes.
 
 mod bench;
 mod cli;
 mod demo;
 mod exit;
+mod shrink_cmd;
 
 fn main() {
     std::process::exit(cli::main());

@@ -43,6 +43,10 @@ pub struct Scenario {
     /// catch what they exist to catch. Empty: the broker as designed.
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub bugs: std::collections::BTreeSet<broker::bugs::Bug>,
+    /// Set in regression files (`tests/regressions/`): the seed and the violation the file
+    /// reproduces. Normal runs ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regression: Option<RegressionSpec>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -386,6 +390,34 @@ impl Expectations {
 
     pub fn listed(&self) -> BTreeMap<&'static str, Expectation> {
         crate::scenario::CHECKER_NAMES.iter().filter_map(|&name| self.get(name).map(|e| (name, e))).collect()
+    }
+}
+
+/// What a regression file reproduces: run with `seed`, `checker` reports a violation labelled
+/// `label`. Written by `kafkasim shrink`, replayed by `cargo test`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegressionSpec {
+    pub seed: u64,
+    /// A checker name, one of `CHECKER_NAMES`.
+    pub checker: String,
+    pub label: RegressionLabel,
+}
+
+/// The label of the violation a regression reproduces, as `check::Label` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RegressionLabel {
+    Bug,
+    Allowed,
+}
+
+impl RegressionLabel {
+    pub fn name(self) -> &'static str {
+        match self {
+            RegressionLabel::Bug => "bug",
+            RegressionLabel::Allowed => "allowed",
+        }
     }
 }
 

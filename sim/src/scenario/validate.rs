@@ -68,6 +68,9 @@ pub fn validate(s: &Scenario) -> Check {
     if let Some(n) = &s.nemesis {
         nemesis(s, &world, n, &root.key("nemesis"))?;
     }
+    if let Some(r) = &s.regression {
+        regression(r, &root.key("regression"))?;
+    }
     Ok(())
 }
 
@@ -650,6 +653,20 @@ fn nemesis(s: &Scenario, world: &World<'_>, n: &NemesisSpec, path: &KeyPath) -> 
 
 /// The most fault streams a nemesis may run at once.
 const MAX_CONCURRENT_FAULTS: u32 = 8;
+
+fn regression(r: &RegressionSpec, path: &KeyPath) -> Check {
+    if !crate::scenario::CHECKER_NAMES.contains(&r.checker.as_str()) {
+        return fail(
+            path.key("checker"),
+            format!(
+                "unknown checker `{}`; expected one of {}",
+                r.checker,
+                listing(crate::scenario::CHECKER_NAMES.iter())
+            ),
+        );
+    }
+    Ok(())
+}
 
 fn positive(value: u64, path: &KeyPath) -> Check {
     if value == 0 {
