@@ -8,12 +8,9 @@
 //! and prints the scenario as TOML with the seed: save it and run `kafkasim run FILE --seed 1`,
 //! or shrink it much further with `kafkasim shrink FILE --seed 1`.
 //!
-//! Left out: `max_in_flight_requests_per_connection = 1` with retries. Kafka keeps a partition's
-//! order then (the Java producer sends nothing more for a partition while one of its batches is
-//! in flight), so a reorder is labelled bug; the producer here limits requests per connection
-//! only, and when leadership moves, the next batch goes to the new leader while the previous one
-//! is still in flight to the old: the batches land out of order. This test found it; until the
-//! producer keeps that order, one request in flight is generated only without retries.
+//! This test found that the producer, with `max_in_flight_requests_per_connection = 1` and
+//! retries, reordered a partition's batches across a leader change (it limited requests per
+//! connection only); the regression file `tests/regressions/in-flight-1-reorder.toml` keeps it.
 //!
 //! The scenarios are small (at most 300 messages, a fault phase of 10 to 30 s) so each case is a
 //! few milliseconds. `KAFKASIM_CASES` sets the number of cases (default 50), and
@@ -88,11 +85,7 @@ fn shape() -> impl Strategy<Value = Shape> {
 fn producer(shape: &Shape) -> impl Strategy<Value = ProducerSpec> {
     let topics = shape.topics.len();
     let latest_start = shape.duration_ms.min(5_000);
-    // One request in flight keeps order only without retries: see the module's doc.
-    let retries_and_in_flight = prop::option::weighted(0.3, 0u32..=3).prop_flat_map(|retries| {
-        let least_in_flight = if retries == Some(0) { 1u32 } else { 2 };
-        (Just(retries), least_in_flight..=5)
-    });
+    let retries_and_in_flight = (prop::option::weighted(0.3, 0u32..=3), 1u32..=5);
     (0..topics, MESSAGES, 10u32..=100, 0u32..=16, 0..=latest_start, retries_and_in_flight).prop_map(
         |(topic, messages, rate, keys, start_ms, (retries, in_flight))| ProducerSpec {
             name: None,

@@ -295,10 +295,14 @@ impl Producer {
             self.metadata.want_refresh();
             return;
         };
+        // With one request in flight Kafka guarantees order: a partition with a batch in flight
+        // (to any broker, the old leader included) sends nothing more until it completes.
+        let guarantee_order = self.config.max_in_flight_requests_per_connection == 1;
         loop {
             let in_flight = self.in_flight.values().filter(|f| f.broker == leader).count();
             if self.config.acks != Acks::None
-                && in_flight >= self.config.max_in_flight_requests_per_connection
+                && (in_flight >= self.config.max_in_flight_requests_per_connection
+                    || guarantee_order && self.in_flight.values().any(|f| &f.tp == tp))
             {
                 return;
             }

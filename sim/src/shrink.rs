@@ -130,17 +130,19 @@ impl Goal {
             (Goal::Violation { checker, label }, Ok(out)) => {
                 let layout = Layout::of(scenario);
                 let input = CheckInput { scenario, layout: &layout, history: &out.history };
-                check::all_checkers()
-                    .iter()
-                    .filter(|c| c.name() == *checker)
-                    .flat_map(|c| c.check(&input))
-                    .any(|v| {
-                        matches!(
-                            (&v.label, label),
-                            (Label::Bug, RegressionLabel::Bug)
-                                | (Label::Allowed { .. }, RegressionLabel::Allowed)
-                        )
-                    })
+                let checkers = check::all_checkers();
+                let mut violations =
+                    checkers.iter().filter(|c| c.name() == *checker).flat_map(|c| c.check(&input));
+                if *label == RegressionLabel::Fixed {
+                    return violations.next().is_none();
+                }
+                violations.any(|v| {
+                    matches!(
+                        (&v.label, label),
+                        (Label::Bug, RegressionLabel::Bug)
+                            | (Label::Allowed { .. }, RegressionLabel::Allowed)
+                    )
+                })
             }
             _ => false,
         }

@@ -404,12 +404,14 @@ pub struct RegressionSpec {
     pub label: RegressionLabel,
 }
 
-/// The label of the violation a regression reproduces, as `check::Label` names it.
+/// The label of the violation a regression reproduces, as `check::Label` names it, or `Fixed`:
+/// the file once showed a bug that has since been fixed, and the checker must now report nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RegressionLabel {
     Bug,
     Allowed,
+    Fixed,
 }
 
 impl RegressionLabel {
@@ -417,6 +419,7 @@ impl RegressionLabel {
         match self {
             RegressionLabel::Bug => "bug",
             RegressionLabel::Allowed => "allowed",
+            RegressionLabel::Fixed => "fixed",
         }
     }
 }
