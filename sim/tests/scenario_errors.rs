@@ -122,7 +122,7 @@ fn regression_names_a_known_checker_and_label() {
         &with("[regression]\nseed = 3\nchecker = \"lost-write\"\nlabel = \"fatal\"\n"),
         Some(10),
         Some("regression.label"),
-        "unknown value `fatal`; expected `bug` or `allowed`",
+        "unknown value `fatal`; expected one of `bug`, `allowed`, `fixed`",
     );
     check(
         &with("[regression]\nchecker = \"lost-write\"\nlabel = \"bug\"\n"),
