@@ -1,6 +1,6 @@
 //! Command-line arguments, parsed by clap and resolved into calls on the `sim` crate.
 
-use crate::{bench, demo, exit, merge_cmd, sweep_cmd};
+use crate::{bench, demo, exit, merge_cmd, shrink_cmd, sweep_cmd};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use sim::report::RunReport;
@@ -53,6 +53,27 @@ enum Command {
         #[arg(long)]
         jobs: Option<usize>,
     },
+    /// Shrink a failing run to the smallest scenario that still fails the same checker with the
+    /// same label (or crashes, or times out, as the run did).
+    Shrink {
+        scenario: PathBuf,
+        #[arg(long)]
+        seed: u64,
+        /// Write the shrunk scenario here (with its seed and verdict in [regression]); default:
+        /// print it to stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// The checker whose violation to keep; default: the first that FAILED, else the first
+        /// expected anomaly the run shows.
+        #[arg(long)]
+        checker: Option<String>,
+        /// Stop after this many runs, wherever shrinking has got to.
+        #[arg(long, default_value_t = 2000)]
+        max_runs: usize,
+        /// Threads running candidates; default: the number of cores.
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// List the shipped scenarios with their descriptions.
     List {
         #[arg(default_value = "scenarios")]
@@ -73,6 +94,16 @@ pub fn main() -> i32 {
         }
         Some(Command::Sweep(args)) => sweep_cmd::run(&args),
         Some(Command::Merge(args)) => merge_cmd::run(&args),
+        Some(Command::Shrink { scenario, seed, output, checker, max_runs, jobs }) => {
+            shrink_cmd::run(&shrink_cmd::ShrinkArgs {
+                path: &scenario,
+                seed,
+                output: output.as_deref(),
+                checker: checker.as_deref(),
+                max_runs,
+                jobs: jobs.unwrap_or_else(default_jobs),
+            })
+        }
         Some(Command::List { dir }) => list(&dir),
         Some(Command::Bench { seeds, jobs }) => bench::run(seeds, jobs.unwrap_or_else(default_jobs)),
     };

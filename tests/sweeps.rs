@@ -58,6 +58,7 @@ sweeps! {
     acks_all_leader_crashes => "acks-all-leader-crashes.toml",
     acks0_packet_loss => "acks0-packet-loss.toml",
     acks1_leader_crash => "acks1-leader-crash.toml",
+    chaos_acks_all => "chaos-acks-all.toml",
     epoch_truncation_fast_failover => "epoch-truncation-fast-failover.toml",
     hw_truncation_fast_failover => "hw-truncation-fast-failover.toml",
     isr_shrunk_leader_crash_clean => "isr-shrunk-leader-crash-clean.toml",

@@ -6,6 +6,7 @@
 //! ends in `poll`, which sends whatever the state calls for (registration, heartbeat, metadata
 //! fetch, follower fetches), so sends are driven by state rather than by scattered calls.
 
+use crate::bugs::Bug;
 use crate::config::{BrokerConfig, FlushPolicy, TopicConfig, TruncationMode};
 use crate::disk::Disk;
 use crate::effect::{Effect, Outbox, ReplicaEvent};
@@ -524,6 +525,9 @@ impl Broker {
         match req.acks {
             Acks::None => {}
             Acks::Leader => reply_produce(out, reply, correlation, req.tp, None, Some(base)),
+            Acks::All if self.config.bugs.contains(&Bug::AckBeforeReplication) => {
+                reply_produce(out, reply, correlation, req.tp, None, Some(base))
+            }
             Acks::All => {
                 let delayed = DelayedProduce {
                     reply,
@@ -730,7 +734,7 @@ impl Broker {
         let waits_for = l.hw_replicas(end, now, lag_max, |b| metadata.is_live(b));
         let candidate = l.min_log_end(&waits_for, id, end);
         let hw = next_high_watermark(r.high_watermark, candidate, l.isr.len(), r.min_insync_replicas);
-        if r.set_high_watermark(hw, out) {
+        if r.set_high_watermark(hw, end, out) {
             self.complete_produces(out);
             self.wake_fetches(tp, out);
         }
@@ -895,6 +899,7 @@ impl Broker {
                 l.isr = resp.isr;
                 l.partition_epoch = resp.partition_epoch;
                 l.pending_isr = None;
+                leader_isr_event(tp, epoch, &l.isr, out);
                 self.maybe_advance_hw(now, tp, out);
                 self.complete_produces(out);
             }
@@ -946,8 +951,11 @@ impl Broker {
                 }
             }
             let end = log.end_offset();
-            let hw = p.high_watermark.min(end);
-            self.replicas.get_mut(&tp).expect("checked current").set_high_watermark(hw, out);
+            let hw = match self.config.bugs.contains(&Bug::FollowerHwPastLogEnd) {
+                true => p.high_watermark,
+                false => p.high_watermark.min(end),
+            };
+            self.replicas.get_mut(&tp).expect("checked current").set_high_watermark(hw, end, out);
         }
         if back_off {
             self.fetchers.entry(leader).or_default().retry_at = now + self.config.replica_fetch_backoff_ms;
@@ -1004,6 +1012,7 @@ impl Broker {
                         l.isr = state.isr.clone();
                         l.partition_epoch = state.partition_epoch;
                         l.pending_isr = None;
+                        leader_isr_event(&tp, epoch, &l.isr, out);
                         self.maybe_advance_hw(now, &tp, out);
                     }
                 }
@@ -1024,7 +1033,10 @@ impl Broker {
             Some(r) => r.high_watermark,
             None => self.disk.recovered_high_watermark(tp),
         };
-        let min_isr = self.topics.get(&tp.topic).map_or(1, |t| t.min_insync_replicas);
+        let min_isr = match self.config.bugs.contains(&Bug::IgnoreMinIsr) {
+            true => 1,
+            false => self.topics.get(&tp.topic).map_or(1, |t| t.min_insync_replicas),
+        };
         let was_leader = self.replicas.get(tp).is_some_and(Replica::is_leader);
         let end = self.log_end(tp);
         let role = match state.leader {
@@ -1072,6 +1084,7 @@ impl Broker {
                 log_end_offset: end,
                 high_watermark: hw,
             }));
+            leader_isr_event(tp, state.leader_epoch, &state.isr, out);
             self.maybe_advance_hw(now, tp, out);
         } else if let Some(leader) = follows {
             out.push(Effect::Event(ReplicaEvent::BecameFollower {
@@ -1103,6 +1116,10 @@ impl Broker {
 enum FetchCheck {
     Ok,
     Answer,
+}
+
+fn leader_isr_event(tp: &TopicPartition, epoch: Epoch, isr: &[BrokerId], out: &mut Outbox) {
+    out.push(Effect::Event(ReplicaEvent::LeaderIsr { tp: tp.clone(), epoch, isr: isr.to_vec() }));
 }
 
 fn reply_produce(

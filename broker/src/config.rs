@@ -1,6 +1,7 @@
 //! Configuration of brokers, topics and clients. Names follow Kafka's own settings, units last;
 //! defaults are Kafka's, so what a run shows is what Kafka does.
 
+use crate::bugs::Bugs;
 use crate::types::{Acks, Millis, NodeId};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -49,8 +50,11 @@ pub struct BrokerConfig {
     /// How old a dirty page must be before the writeback writes it (vm.dirty_expire_centisecs).
     pub os_dirty_expire_ms: Millis,
     pub truncation: TruncationMode,
-    /// Upper bound on records in one fetch response, standing in for fetch.max.bytes.
+    /// Upper bound on records in one fetch response, standing in for replica.fetch.max.bytes
+    /// (1 MiB of ~10 KiB records).
     pub fetch_max_records: usize,
+    /// Deliberate defects switched on (see `bugs`).
+    pub bugs: Bugs,
 }
 
 impl Default for BrokerConfig {
@@ -69,7 +73,8 @@ impl Default for BrokerConfig {
             os_writeback_interval_ms: 5_000,
             os_dirty_expire_ms: 30_000,
             truncation: TruncationMode::LeaderEpoch,
-            fetch_max_records: 500,
+            fetch_max_records: 100,
+            bugs: Bugs::new(),
         }
     }
 }
@@ -91,11 +96,17 @@ pub struct ControllerConfig {
     pub broker_session_timeout_ms: Millis,
     /// How long a broker's metadata fetch is held open when nothing changed.
     pub metadata_fetch_wait_max_ms: Millis,
+    /// Deliberate defects switched on (see `bugs`).
+    pub bugs: Bugs,
 }
 
 impl Default for ControllerConfig {
     fn default() -> Self {
-        ControllerConfig { broker_session_timeout_ms: 9_000, metadata_fetch_wait_max_ms: 500 }
+        ControllerConfig {
+            broker_session_timeout_ms: 9_000,
+            metadata_fetch_wait_max_ms: 500,
+            bugs: Bugs::new(),
+        }
     }
 }
 
@@ -112,6 +123,8 @@ pub struct ProducerConfig {
     /// Upper bound on records in one batch, standing in for batch.size.
     pub batch_max_records: usize,
     pub bootstrap: Vec<NodeId>,
+    /// Deliberate defects switched on (see `bugs`).
+    pub bugs: Bugs,
 }
 
 impl Default for ProducerConfig {
@@ -125,6 +138,7 @@ impl Default for ProducerConfig {
             max_in_flight_requests_per_connection: 5,
             batch_max_records: 100,
             bootstrap: Vec::new(),
+            bugs: Bugs::new(),
         }
     }
 }

@@ -9,6 +9,7 @@
 //!   (if the topic allows it) takes the first live replica, otherwise the partition is offline;
 //! - every leadership change bumps the leader epoch; every change bumps the partition epoch.
 
+use crate::bugs::Bug;
 use crate::config::{ControllerConfig, TopicConfig};
 use crate::effect::{Effect, Outbox, ReplicaEvent};
 use crate::metadata::{BrokerRegistration, MetadataImage, PartitionState};
@@ -283,7 +284,11 @@ impl Controller {
         let is_live = |b: BrokerId| image.is_live(b);
         let state = &image.partitions[tp];
         let allow_unclean = self.state.unclean_election.get(&tp.topic).copied().unwrap_or(false);
-        let (leader, unclean) = match clean_leader(state, is_live) {
+        let clean = match self.config.bugs.contains(&Bug::ElectOutsideIsr) {
+            true => unclean_leader(state, is_live),
+            false => clean_leader(state, is_live),
+        };
+        let (leader, unclean) = match clean {
             Some(l) => (Some(l), false),
             None if allow_unclean => (unclean_leader(state, is_live), true),
             None => (None, false),

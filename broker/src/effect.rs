@@ -31,12 +31,21 @@ pub enum ReplicaEvent {
     BrokerFenced { broker: BrokerId },
     /// A broker (re)joined the cluster.
     BrokerUnfenced { broker: BrokerId },
+    /// A leader adopted a committed ISR: on becoming leader, when the controller accepted its
+    /// AlterPartition, or when newer metadata changed it.
+    LeaderIsr { tp: TopicPartition, epoch: Epoch, isr: Vec<BrokerId> },
     /// A broker began acting as leader of `tp` in `epoch`.
     BecameLeader { tp: TopicPartition, epoch: Epoch, log_end_offset: Offset, high_watermark: Offset },
     /// A broker began following `leader` in `epoch`.
     BecameFollower { tp: TopicPartition, epoch: Epoch, leader: BrokerId },
-    /// A replica's high watermark moved.
-    HighWatermark { tp: TopicPartition, epoch: Epoch, high_watermark: Offset, leader: bool },
+    /// A replica's high watermark moved; `log_end_offset` is the replica's own log end then.
+    HighWatermark {
+        tp: TopicPartition,
+        epoch: Epoch,
+        high_watermark: Offset,
+        log_end_offset: Offset,
+        leader: bool,
+    },
     /// A replica cut its log: records at `to..from` were removed.
     Truncated { tp: TopicPartition, from: Offset, to: Offset },
     /// A broker started from its disk.

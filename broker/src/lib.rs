@@ -4,6 +4,7 @@
 //! so the same code runs under the simulator, in unit tests and in property tests.
 
 pub mod broker;
+pub mod bugs;
 pub mod config;
 pub mod consumer;
 pub mod controller;

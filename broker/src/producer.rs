@@ -7,6 +7,7 @@
 //! front of its partition's queue, but batches already in flight behind it may land first: that
 //! is how retries reorder records without idempotence.
 
+use crate::bugs::Bug;
 use crate::config::ProducerConfig;
 use crate::effect::{Effect, Outbox};
 use crate::metadata::MetadataImage;
@@ -18,9 +19,20 @@ use std::collections::{BTreeMap, VecDeque};
 /// How one send ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Completion {
-    Ok { value: u64, offset: Option<Offset> },
-    Fail { value: u64, error: String },
-    Info { value: u64, reason: String },
+    /// Acknowledged by `broker` (for acks=0: written to the connection to it).
+    Ok {
+        value: u64,
+        offset: Option<Offset>,
+        broker: BrokerId,
+    },
+    Fail {
+        value: u64,
+        error: String,
+    },
+    Info {
+        value: u64,
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -179,13 +191,16 @@ impl Producer {
             None => {
                 for (i, p) in f.batch.into_iter().enumerate() {
                     let offset = resp.base_offset.map(|b| b + i as Offset);
-                    self.completions.push(Completion::Ok { value: p.record.value, offset });
+                    self.completions.push(Completion::Ok { value: p.record.value, offset, broker: f.broker });
                 }
             }
             Some(error) => {
                 // Only a refusal before the append proves the batch was not written.
                 let maybe_written = error != ErrorCode::NotEnoughReplicas;
-                if matches!(error, ErrorCode::NotLeaderOrFollower | ErrorCode::UnknownTopicOrPartition) {
+                let refresh = !self.config.bugs.contains(&Bug::RetryWithoutMetadataRefresh);
+                if refresh
+                    && matches!(error, ErrorCode::NotLeaderOrFollower | ErrorCode::UnknownTopicOrPartition)
+                {
                     self.metadata.want_refresh();
                 }
                 self.retry(now, f.tp, f.batch, maybe_written, &format!("{error:?}"));
@@ -197,6 +212,10 @@ impl Producer {
     fn connection_lost(&mut self, now: Millis, broker: BrokerId) {
         // Leadership may have moved (an acks=0 producer learns of it only this way).
         self.metadata.connection_lost(now, broker);
+        if self.config.bugs.contains(&Bug::RetryWithoutMetadataRefresh) {
+            let wanted = !self.every_queue_has_leader();
+            self.metadata.set_wanted(wanted);
+        }
         let lost: Vec<CorrelationId> =
             self.in_flight.iter().filter(|(_, f)| f.broker == broker).map(|(&c, _)| c).collect();
         // Like Kafka, fail them oldest first, each going back to the front of its queue: the
@@ -276,10 +295,14 @@ impl Producer {
             self.metadata.want_refresh();
             return;
         };
+        // With one request in flight Kafka guarantees order: a partition with a batch in flight
+        // (to any broker, the old leader included) sends nothing more until it completes.
+        let guarantee_order = self.config.max_in_flight_requests_per_connection == 1;
         loop {
             let in_flight = self.in_flight.values().filter(|f| f.broker == leader).count();
             if self.config.acks != Acks::None
-                && in_flight >= self.config.max_in_flight_requests_per_connection
+                && (in_flight >= self.config.max_in_flight_requests_per_connection
+                    || guarantee_order && self.in_flight.values().any(|f| &f.tp == tp))
             {
                 return;
             }
@@ -307,7 +330,8 @@ impl Producer {
             if self.config.acks == Acks::None {
                 // Fire and forget: done once written to the connection.
                 for p in batch {
-                    self.completions.push(Completion::Ok { value: p.record.value, offset: None });
+                    let value = p.record.value;
+                    self.completions.push(Completion::Ok { value, offset: None, broker: leader });
                 }
             } else {
                 let deadline = now + self.config.request_timeout_ms;

@@ -189,8 +189,9 @@ impl Replica {
         matches!(self.role, Role::Leader(_))
     }
 
-    /// Moves the high watermark, reporting the move; returns whether it moved.
-    pub fn set_high_watermark(&mut self, hw: Offset, out: &mut Outbox) -> bool {
+    /// Moves the high watermark, reporting the move with the replica's log end (`log_end`);
+    /// returns whether it moved.
+    pub fn set_high_watermark(&mut self, hw: Offset, log_end: Offset, out: &mut Outbox) -> bool {
         if hw == self.high_watermark {
             return false;
         }
@@ -199,6 +200,7 @@ impl Replica {
             tp: self.tp.clone(),
             epoch: self.leader_epoch,
             high_watermark: hw,
+            log_end_offset: log_end,
             leader: self.is_leader(),
         }));
         true

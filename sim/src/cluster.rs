@@ -78,7 +78,7 @@ impl Cluster {
                 messages_per_sec: spec.messages_per_sec,
                 stop_ms: scenario.duration_ms,
                 messages: spec.messages,
-                config: settings::producer_config(spec, &cluster.layout),
+                config: settings::producer_config(scenario, spec, &cluster.layout),
                 rng: entropy.stream(&format!("workload/{}", cluster.layout.name(id))),
             });
             cluster.add_node(NodeSlot::client(id, Stored::Producer(Box::new(app))));

@@ -42,8 +42,8 @@ pub struct StoredRecord {
 pub enum Op {
     /// A producer handed a record to its client. `value` is unique within the run and names the send.
     SendInvoke { tp: TopicPartition, key: Option<u32>, value: u64 },
-    /// Acknowledged. `offset` is `None` for acks=0, which never learns one.
-    SendOk { value: u64, offset: Option<Offset> },
+    /// Acknowledged by `broker`. `offset` is `None` for acks=0, which never learns one.
+    SendOk { value: u64, offset: Option<Offset>, broker: NodeId },
     /// Definitely not written: every attempt was refused before the leader appended.
     SendFail { value: u64, error: String },
     /// Indeterminate: the record may or may not have been written.

@@ -14,6 +14,7 @@
 //! | `history`, `hash`, `trace` | what a run records, its fingerprint, and its readable trace |
 //! | `check`, `verdict` | the checkers, the bug/allowed judgement, and the expectations of a scenario |
 //! | `report`, `sweep` | one run's report; sweeps of seeds on several threads: shards, stop at the first failure, determinism check, summaries that merge |
+//! | `shrink` | a failing run reduced to the smallest scenario that still fails the same way |
 //! | `floor` | the bare madsim exchange the benchmark compares against |
 
 pub mod check;
@@ -34,6 +35,7 @@ pub mod resolve;
 pub mod run;
 pub mod scenario;
 pub mod settings;
+pub mod shrink;
 pub mod sweep;
 pub mod trace;
 pub mod verdict;

@@ -2,8 +2,8 @@
 //! so the drawn faults join the scripted timeline and a run can be printed back as a scenario
 //! with every fault explicit.
 //!
-//! One fault at a time: it fires, lasts a random duration, is undone, and the next follows after
-//! a random gap, until the fault phase ends.
+//! `concurrent_faults` independent streams; in each, one fault at a time fires, lasts a random
+//! duration, is undone, and the next follows after a random gap, until the fault phase ends.
 
 use crate::scenario::{FaultKind, FaultSpec, NemesisSpec, Targets};
 use rand::seq::SliceRandom;
@@ -15,6 +15,13 @@ const LATENCY_FAULT_MS: (u64, u64) = (50, 500);
 
 pub fn draw(spec: &NemesisSpec, duration_ms: u64, rng: &mut ChaCha8Rng) -> Vec<FaultSpec> {
     let mut faults = Vec::new();
+    for _ in 0..spec.concurrent_faults {
+        draw_stream(spec, duration_ms, rng, &mut faults);
+    }
+    faults
+}
+
+fn draw_stream(spec: &NemesisSpec, duration_ms: u64, rng: &mut ChaCha8Rng, faults: &mut Vec<FaultSpec>) {
     let mut t = spec.start_ms;
     while t < duration_ms && !spec.faults.is_empty() {
         let kind = *spec.faults.choose(rng).expect("non-empty");
@@ -37,7 +44,6 @@ pub fn draw(spec: &NemesisSpec, duration_ms: u64, rng: &mut ChaCha8Rng) -> Vec<F
         let gap = rng.gen_range(spec.gap_min_ms..=spec.gap_max_ms.max(spec.gap_min_ms));
         t += lasts + gap;
     }
-    faults
 }
 
 /// The whole fault timeline of a run: scripted faults and drawn ones, in firing order.

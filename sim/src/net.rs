@@ -50,8 +50,11 @@ pub struct NetConfig {
 struct Packet {
     from: NodeId,
     to: NodeId,
-    /// `None` for a reset, which belongs to no open connection.
+    /// The connection a message travels on; `None` for a reset, which travels on none.
     connection: Option<ConnectionId>,
+    /// For a reset: the receiver's outgoing connection it kills. A reset for a connection the
+    /// receiver has already replaced is stale and is dropped on arrival.
+    resets: Option<ConnectionId>,
     delivery: Delivery,
 }
 
@@ -184,7 +187,13 @@ impl Network {
         let envelope = Envelope { from, connection, message };
         self.transmit(
             now,
-            Packet { from, to, connection: Some(connection), delivery: Delivery::Message(envelope) },
+            Packet {
+                from,
+                to,
+                connection: Some(connection),
+                resets: None,
+                delivery: Delivery::Message(envelope),
+            },
         );
     }
 
@@ -204,7 +213,13 @@ impl Network {
         let envelope = Envelope { from, connection, message };
         self.transmit(
             now,
-            Packet { from, to, connection: Some(connection), delivery: Delivery::Message(envelope) },
+            Packet {
+                from,
+                to,
+                connection: Some(connection),
+                resets: None,
+                delivery: Delivery::Message(envelope),
+            },
         );
     }
 
@@ -219,7 +234,7 @@ impl Network {
     pub fn close_incoming(&mut self, now: Millis, server: NodeId, client: NodeId, connection: ConnectionId) {
         if self.open.contains(&connection) {
             self.close(connection);
-            self.reset(now, server, client);
+            self.reset(now, server, client, connection);
         }
     }
 
@@ -231,10 +246,11 @@ impl Network {
         self.last_arrival.retain(|&(_, _, c), _| c != connection);
     }
 
-    /// Tells `to` that its connection with `from` is gone, as a packet on the `from` → `to` link.
-    fn reset(&mut self, now: Millis, from: NodeId, to: NodeId) {
+    /// Tells `to` that its connection `connection` with `from` is gone, as a packet on the
+    /// `from` → `to` link.
+    fn reset(&mut self, now: Millis, from: NodeId, to: NodeId, connection: ConnectionId) {
         let delivery = Delivery::Disconnected { peer: from };
-        self.transmit(now, Packet { from, to, connection: None, delivery });
+        self.transmit(now, Packet { from, to, connection: None, resets: Some(connection), delivery });
     }
 
     fn latency(&mut self) -> Millis {
@@ -256,8 +272,8 @@ impl Network {
             Liveness::Crashed => {
                 // The host is up without the process: a connection attempt is refused.
                 self.stats.dropped += 1;
-                if is_request(&packet) {
-                    self.reset(now, packet.to, packet.from);
+                if let (true, Some(c)) = (is_request(&packet), packet.connection) {
+                    self.reset(now, packet.to, packet.from, c);
                 }
                 return;
             }
@@ -301,20 +317,25 @@ impl Network {
                 return None;
             }
             let packet = inbox.queue.remove(&key).expect("first key");
-            match packet.connection {
-                Some(c) if !self.open.contains(&c) => {
+            match (packet.connection, packet.resets) {
+                (Some(c), _) if !self.open.contains(&c) => {
                     self.stats.dropped += 1;
                     if is_request(&packet) {
-                        self.reset(now, packet.to, packet.from);
+                        self.reset(now, packet.to, packet.from, c);
                     }
                 }
-                _ => {
-                    if let Delivery::Disconnected { peer } = packet.delivery {
-                        // The client's connection to `peer` is gone: its next send opens a new one.
-                        if let Some(c) = self.outgoing.remove(&(node, peer)) {
-                            self.open.remove(&c);
-                        }
+                (_, Some(c)) => {
+                    // Only a reset of the client's current connection to `peer` tells it anything:
+                    // that connection is gone and its next send opens a new one.
+                    if self.outgoing.get(&(node, packet.from)) == Some(&c) {
+                        self.outgoing.remove(&(node, packet.from));
+                        self.open.remove(&c);
+                        self.stats.delivered += 1;
+                        return Some(packet.delivery);
                     }
+                    self.stats.dropped += 1;
+                }
+                _ => {
                     self.stats.delivered += 1;
                     return Some(packet.delivery);
                 }
@@ -388,22 +409,19 @@ impl Network {
             self.stats.dropped += inbox.queue.len() as u64;
             *inbox = Inbox { wake_at: Millis::MAX, ..Inbox::default() };
         }
-        let mut peers = BTreeSet::new();
         let gone: Vec<((NodeId, NodeId), ConnectionId)> = self
             .outgoing
             .iter()
             .filter(|((a, b), _)| *a == node || *b == node)
             .map(|(&k, &c)| (k, c))
             .collect();
-        for ((a, b), c) in gone {
-            self.outgoing.remove(&(a, b));
-            self.open.remove(&c);
-            peers.insert(if a == node { b } else { a });
-        }
         self.stalled.retain(|&(a, b), _| a != node && b != node);
-        if how == Liveness::Crashed {
-            for peer in peers {
-                self.reset(now, node, peer);
+        for ((client, server), c) in gone {
+            self.outgoing.remove(&(client, server));
+            self.open.remove(&c);
+            // The crashed host's kernel resets the connections its peers opened to it.
+            if how == Liveness::Crashed && server == node {
+                self.reset(now, node, client, c);
             }
         }
     }

@@ -31,6 +31,7 @@ pub fn broker_config(s: &Scenario) -> BrokerConfig {
             TruncationSpec::LeaderEpoch => TruncationMode::LeaderEpoch,
             TruncationSpec::HighWatermark => TruncationMode::HighWatermark,
         },
+        bugs: s.bugs.clone(),
         ..BrokerConfig::default()
     }
 }
@@ -38,6 +39,7 @@ pub fn broker_config(s: &Scenario) -> BrokerConfig {
 pub fn controller_config(s: &Scenario) -> ControllerConfig {
     ControllerConfig {
         broker_session_timeout_ms: s.controller.broker_session_timeout_ms,
+        bugs: s.bugs.clone(),
         ..ControllerConfig::default()
     }
 }
@@ -69,8 +71,9 @@ pub fn all_partitions(s: &Scenario) -> Vec<TopicPartition> {
         .collect()
 }
 
-pub fn producer_config(spec: &ProducerSpec, layout: &Layout) -> ProducerConfig {
+pub fn producer_config(s: &Scenario, spec: &ProducerSpec, layout: &Layout) -> ProducerConfig {
     ProducerConfig {
+        bugs: s.bugs.clone(),
         acks: spec.acks.0,
         retries: spec.retries.unwrap_or(u32::MAX),
         request_timeout_ms: spec.request_timeout_ms,

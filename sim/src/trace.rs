@@ -31,8 +31,16 @@ fn describe(history: &History, op: &Op) -> String {
             Some(k) => format!("send {} to {tp} (key {k})", ValueName(*value)),
             None => format!("send {} to {tp}", ValueName(*value)),
         },
-        Op::SendOk { value, offset: Some(o) } => format!("ack {} at offset {o}", ValueName(*value)),
-        Op::SendOk { value, offset: None } => format!("ack {} (no offset: acks=0)", ValueName(*value)),
+        Op::SendOk { value, offset: Some(o), broker } => {
+            format!("ack {} at offset {o} from {}", ValueName(*value), history.node_name(*broker))
+        }
+        Op::SendOk { value, offset: None, broker } => {
+            format!(
+                "ack {} (written to {}; acks=0 learns no offset)",
+                ValueName(*value),
+                history.node_name(*broker)
+            )
+        }
         Op::SendFail { value, error } => format!("send {} failed: {error}", ValueName(*value)),
         Op::SendInfo { value, reason } => format!("send {} indeterminate: {reason}", ValueName(*value)),
         Op::Poll { tp, records } => match (records.first(), records.last()) {
@@ -69,6 +77,9 @@ fn describe_replica(history: &History, e: &ReplicaEvent) -> String {
         }
         ReplicaEvent::IsrChanged { tp, epoch, isr } => {
             format!("{tp} epoch {epoch}: ISR [{}]", names(history, isr))
+        }
+        ReplicaEvent::LeaderIsr { tp, epoch, isr } => {
+            format!("leads {tp} in epoch {epoch} with ISR [{}]", names(history, isr))
         }
         ReplicaEvent::BrokerFenced { broker } => format!("fenced {}", history.node_name(*broker)),
         ReplicaEvent::BrokerUnfenced { broker } => format!("unfenced {}", history.node_name(*broker)),

@@ -137,7 +137,7 @@ impl ProducerApp {
 fn record_completions(client: &mut Producer, ops: &mut Vec<Op>) {
     for c in client.take_completions() {
         ops.push(match c {
-            Completion::Ok { value, offset } => Op::SendOk { value, offset },
+            Completion::Ok { value, offset, broker } => Op::SendOk { value, offset, broker },
             Completion::Fail { value, error } => Op::SendFail { value, error },
             Completion::Info { value, reason } => Op::SendInfo { value, reason },
         });

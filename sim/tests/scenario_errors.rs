@@ -109,6 +109,30 @@ fn unknown_checker_in_expect() {
 }
 
 #[test]
+fn regression_names_a_known_checker_and_label() {
+    scenario::parse(&with("[regression]\nseed = 3\nchecker = \"lost-write\"\nlabel = \"bug\"\n"), "t.toml")
+        .unwrap();
+    check(
+        &with("[regression]\nseed = 3\nchecker = \"lost-writes\"\nlabel = \"bug\"\n"),
+        Some(9),
+        Some("regression.checker"),
+        "unknown checker `lost-writes`; expected one of `lost-write`, `duplicate`",
+    );
+    check(
+        &with("[regression]\nseed = 3\nchecker = \"lost-write\"\nlabel = \"fatal\"\n"),
+        Some(10),
+        Some("regression.label"),
+        "unknown value `fatal`; expected one of `bug`, `allowed`, `fixed`",
+    );
+    check(
+        &with("[regression]\nchecker = \"lost-write\"\nlabel = \"bug\"\n"),
+        Some(7),
+        Some("regression.seed"),
+        "missing required key `seed`",
+    );
+}
+
+#[test]
 fn wrong_type() {
     check(
         &with("replication_factor = \"three\"\n"),

@@ -117,6 +117,9 @@ fn every_key_fixture_reads_as_written() {
     assert_eq!(nemesis.faults.len(), 6);
     assert_eq!(s.expect.get("lost-write"), Some(Expectation::Expected));
     assert_eq!(s.expect.listed().len(), scenario::CHECKER_NAMES.len());
+    let regression = s.regression.as_ref().unwrap();
+    assert_eq!((regression.seed, regression.checker.as_str()), (7, "lost-write"));
+    assert_eq!(regression.label, scenario::RegressionLabel::Allowed);
 }
 
 #[test]

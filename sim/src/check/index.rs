@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 /// How a send ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// Acknowledged at `at_ms`; `offset` is `None` for acks=0.
-    Ok { offset: Option<Offset>, at_ms: Millis },
+    /// Acknowledged at `at_ms` by `broker`; `offset` is `None` for acks=0.
+    Ok { offset: Option<Offset>, at_ms: Millis, broker: NodeId },
     /// Definitely not written.
     Fail,
     /// Indeterminate.
@@ -58,8 +58,8 @@ impl<'a> Sends<'a> {
                     });
                     continue;
                 }
-                Op::SendOk { value, offset } => {
-                    (*value, Outcome::Ok { offset: *offset, at_ms: event.time_ms })
+                Op::SendOk { value, offset, broker } => {
+                    (*value, Outcome::Ok { offset: *offset, at_ms: event.time_ms, broker: *broker })
                 }
                 Op::SendFail { value, .. } => (*value, Outcome::Fail),
                 Op::SendInfo { value, .. } => (*value, Outcome::Info),

@@ -12,14 +12,20 @@ use super::{CheckInput, Label};
 use crate::history::Op;
 use crate::scenario::{FlushSpec, ProducerSpec, Scenario, TopicSpec, TruncationSpec};
 use broker::effect::ReplicaEvent;
-use broker::types::{Acks, NodeId, TopicPartition};
+use broker::types::{Acks, Millis, NodeId, TopicPartition};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What went wrong, with what the rules need to know about it.
 #[derive(Clone, Copy, Debug)]
 pub enum Anomaly<'a> {
-    /// An acknowledged send is missing; `producer` is the spec of the producer that sent it.
-    LostWrite { tp: &'a TopicPartition, producer: Option<&'a ProducerSpec> },
+    /// An acknowledged send is missing; `producer` is the spec of the producer that sent it,
+    /// acknowledged at `acked_ms` by the broker `acked_by`.
+    LostWrite {
+        tp: &'a TopicPartition,
+        producer: Option<&'a ProducerSpec>,
+        acked_ms: Millis,
+        acked_by: NodeId,
+    },
     /// A value was written twice; `producer` sent it (`None`: no producer sent that value).
     Duplicate { producer: Option<&'a ProducerSpec> },
     /// An offset was read with two values.
@@ -48,14 +54,23 @@ pub enum Anomaly<'a> {
 /// | nonmonotonic-send | the producer retries and max.in.flight.requests.per.connection > 1 | retries with several requests in flight reorder batches |
 /// | monotonic-hw, single-leader-per-epoch, monotonic-epoch, liveness | never | |
 ///
+/// One exception comes before the durability rules: an acks=all write acknowledged while the
+/// leader's committed ISR was smaller than min.insync.replicas (from the leaders' `LeaderIsr`
+/// reports) broke the promise when it was acknowledged, so its loss is a bug whatever lost it.
+///
 /// An unclean election the topic does not enable stays a bug: the configuration promised clean
 /// elections, so the controller broke it.
 pub fn judge(facts: &Facts, anomaly: &Anomaly) -> Label {
     let reason = match *anomaly {
-        Anomaly::LostWrite { tp, producer } => None
+        Anomaly::LostWrite { tp, producer, acked_ms, acked_by } => None
             .or(when(acks(producer) == Some(Acks::None), "acks=0 never waits for the broker"))
             .or(when(acks(producer) == Some(Acks::Leader), "acks=1 acknowledges before replication"))
-            .or_else(|| facts.durability_loss(tp)),
+            .or_else(|| match facts.acked_below_min_isr(tp, acked_by, acked_ms) {
+                // An acks=all write acknowledged by a leader whose ISR was below
+                // min.insync.replicas broke the configuration's promise, whatever lost it.
+                true => None,
+                false => facts.durability_loss(tp),
+            }),
         Anomaly::InconsistentOffsets { tp } | Anomaly::ReplicaDivergence { tp } => facts.durability_loss(tp),
         Anomaly::Duplicate { producer: Some(p) } => {
             when(retries(p) && p.acks.0 != Acks::None, "retries without idempotence")
@@ -95,6 +110,10 @@ pub struct Facts<'a> {
     /// member of the ISR: Kafka (without KIP-966) keeps the last ISR member electable, so it
     /// comes back as leader with its unflushed tail gone.
     sole_isr_power_lost: BTreeSet<&'a TopicPartition>,
+    /// Per partition and leader, the spans of time during which that leader acted with a
+    /// committed ISR smaller than min.insync.replicas (from its `LeaderIsr` reports): the broker
+    /// as designed acknowledges no acks=all write then.
+    below_min_isr: BTreeMap<(&'a TopicPartition, NodeId), Vec<(Millis, Millis)>>,
 }
 
 impl<'a> Facts<'a> {
@@ -104,6 +123,14 @@ impl<'a> Facts<'a> {
         let mut sole_isr_power_lost = BTreeSet::new();
         // The controller's ISR per partition; a partition starts with every replica in it.
         let mut isr: BTreeMap<&TopicPartition, Vec<NodeId>> = BTreeMap::new();
+        let mut below_min_isr: BTreeMap<(&TopicPartition, NodeId), Vec<(Millis, Millis)>> = BTreeMap::new();
+        // Per partition and leader: since when its ISR has been below min.isr.
+        let mut open: BTreeMap<(&TopicPartition, NodeId), Millis> = BTreeMap::new();
+        let mut close = |key: (&'a TopicPartition, NodeId), at: Millis, open: &mut BTreeMap<_, Millis>| {
+            if let Some(since) = open.remove(&key) {
+                below_min_isr.entry(key).or_default().push((since, at));
+            }
+        };
         for event in &input.history.events {
             match &event.op {
                 Op::Replica(ReplicaEvent::LeaderElected { tp, unclean: true, .. }) => {
@@ -125,12 +152,38 @@ impl<'a> Facts<'a> {
                 }
                 _ => {}
             }
+            match &event.op {
+                Op::Replica(ReplicaEvent::LeaderIsr { tp, isr, .. }) => {
+                    let min_isr = min_insync_replicas(input.scenario, tp) as usize;
+                    if isr.len() < min_isr {
+                        open.entry((tp, event.node)).or_insert(event.time_ms);
+                    } else {
+                        close((tp, event.node), event.time_ms, &mut open);
+                    }
+                }
+                // The leader stopped leading: its ISR no longer speaks for the partition.
+                Op::Replica(ReplicaEvent::BecameFollower { tp, .. }) => {
+                    close((tp, event.node), event.time_ms, &mut open)
+                }
+                _ => {}
+            }
         }
-        Facts { scenario: input.scenario, unclean_elections, power_lost, sole_isr_power_lost }
+        let end = input.history.events.last().map_or(0, |e| e.time_ms);
+        for (key, since) in open {
+            below_min_isr.entry(key).or_default().push((since, end.saturating_add(1)));
+        }
+        Facts { scenario: input.scenario, unclean_elections, power_lost, sole_isr_power_lost, below_min_isr }
     }
 
     pub fn judge(&self, anomaly: &Anomaly) -> Label {
         judge(self, anomaly)
+    }
+
+    /// Whether `broker`, leading `tp`, was acting with an ISR below min.insync.replicas at `at`.
+    fn acked_below_min_isr(&self, tp: &TopicPartition, broker: NodeId, at: Millis) -> bool {
+        self.below_min_isr
+            .get(&(tp, broker))
+            .is_some_and(|spans| spans.iter().any(|&(from, to)| from <= at && at < to))
     }
 
     /// Why the configuration lets committed data of `tp` be lost or rewritten, if it does.
@@ -140,8 +193,7 @@ impl<'a> Facts<'a> {
         let unclean_enabled = topic
             .and_then(|t| t.unclean_leader_election_enable)
             .unwrap_or(broker.unclean_leader_election_enable);
-        let min_insync_replicas =
-            topic.and_then(|t| t.min_insync_replicas).unwrap_or(broker.min_insync_replicas);
+        let min_insync_replicas = min_insync_replicas(self.scenario, tp);
         let power_lost_replicas =
             replicas_of(self.scenario, tp).iter().filter(|r| self.power_lost.contains(r)).count() as u32;
         None.or(when(
@@ -166,6 +218,13 @@ impl<'a> Facts<'a> {
             "the only in-sync replica lost power and was elected again without its unflushed tail",
         ))
     }
+}
+
+/// A partition's min.insync.replicas: its topic's, or the brokers' when the topic leaves it unset.
+fn min_insync_replicas(scenario: &Scenario, tp: &TopicPartition) -> u32 {
+    topic_spec(scenario, &tp.topic)
+        .and_then(|t| t.min_insync_replicas)
+        .unwrap_or(scenario.broker.min_insync_replicas)
 }
 
 fn topic_spec<'a>(scenario: &'a Scenario, topic: &str) -> Option<&'a TopicSpec> {
@@ -201,9 +260,14 @@ mod tests {
     }
 
     fn lost_write(run: &Run) -> Label {
+        lost_write_acked_at(run, 0)
+    }
+
+    fn lost_write_acked_at(run: &Run, acked_ms: Millis) -> Label {
         let input = run.input();
         let producer = input.scenario.producers.first();
-        Facts::of(&input).judge(&Anomaly::LostWrite { tp: &tp("orders/0"), producer })
+        let acked_by = NodeId(1);
+        Facts::of(&input).judge(&Anomaly::LostWrite { tp: &tp("orders/0"), producer, acked_ms, acked_by })
     }
 
     fn divergence(run: &Run) -> Label {
@@ -334,6 +398,39 @@ mod tests {
         before.isr("orders/0", 0, &["broker-1"]).elected("orders/0", 1, "broker-1");
         before.fault("power-loss", &["broker-1"]);
         assert_eq!(lost_write(&before), Label::Bug);
+    }
+
+    #[test]
+    fn a_write_acknowledged_while_the_leaders_isr_was_below_min_isr_is_a_bug_whatever_lost_it() {
+        let lone = ReplicaEvent::LeaderIsr { tp: tp("orders/0"), epoch: 1, isr: vec![NodeId(1)] };
+        let full = ReplicaEvent::LeaderIsr { tp: tp("orders/0"), epoch: 1, isr: vec![NodeId(1), NodeId(2)] };
+        let mut run = Run::new().with_broker("truncation = \"high-watermark\"");
+        run.at(1_000).replica("broker-1", lone.clone());
+        run.at(2_000).replica("broker-1", full);
+        // Acknowledged while broker-1 led alone (min.isr = 2): the promise was broken then.
+        assert_eq!(lost_write_acked_at(&run, 1_500), Label::Bug);
+        // Before and after, the usual rules apply (here: high-watermark truncation).
+        let reason = allowed("high-watermark truncation, the pre-KIP-101 protocol");
+        assert_eq!(lost_write_acked_at(&run, 500), reason);
+        assert_eq!(lost_write_acked_at(&run, 2_500), reason);
+        // acks=1 promises nothing about the ISR.
+        let mut acks1 = Run::new().with_producer("acks = 1");
+        acks1.at(1_000).replica("broker-1", lone.clone());
+        assert_eq!(lost_write_acked_at(&acks1, 1_500), allowed("acks=1 acknowledges before replication"));
+        // With min.isr = 1 a lone leader is within the promise.
+        let mut min1 = Run::new().with_broker("min_insync_replicas = 1\ntruncation = \"high-watermark\"");
+        min1.at(1_000).replica("broker-1", lone.clone());
+        assert_eq!(lost_write_acked_at(&min1, 1_500), reason);
+        // Another broker's lone leadership says nothing of broker-1's acknowledgements.
+        let mut other = Run::new().with_broker("truncation = \"high-watermark\"");
+        let lone_2 = ReplicaEvent::LeaderIsr { tp: tp("orders/0"), epoch: 2, isr: vec![NodeId(2)] };
+        other.at(1_000).replica("broker-2", lone_2);
+        assert_eq!(lost_write_acked_at(&other, 1_500), reason);
+        // A leader that stepped down no longer speaks for the partition.
+        let mut stepped_down = Run::new().with_broker("truncation = \"high-watermark\"");
+        stepped_down.at(1_000).replica("broker-1", lone);
+        stepped_down.at(1_200).became_follower("broker-1", "orders/0", 2, "broker-2");
+        assert_eq!(lost_write_acked_at(&stepped_down, 1_500), reason);
     }
 
     #[test]

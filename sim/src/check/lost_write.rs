@@ -21,7 +21,7 @@ impl Checker for LostWrite {
         let facts = Facts::of(input);
         lost_sends(&sends, &finals)
             .map(|send| {
-                let Outcome::Ok { offset, at_ms } = send.outcome else {
+                let Outcome::Ok { offset, at_ms, broker } = send.outcome else {
                     unreachable!("only acknowledged sends can be lost")
                 };
                 let producer = input.layout.producer_spec(input.scenario, send.producer);
@@ -38,7 +38,12 @@ impl Checker for LostWrite {
                 };
                 Violation {
                     checker: self.name(),
-                    label: facts.judge(&Anomaly::LostWrite { tp: send.tp, producer }),
+                    label: facts.judge(&Anomaly::LostWrite {
+                        tp: send.tp,
+                        producer,
+                        acked_ms: at_ms,
+                        acked_by: broker,
+                    }),
                     message: format!(
                         "value {} sent by {} to {} at {} ms, acknowledged at {} ms {}, \
                          is missing from the final read ({}){}",

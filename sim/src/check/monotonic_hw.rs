@@ -1,9 +1,11 @@
-//! monotonic-hw: a leader's high watermark went down within one leader epoch on one broker.
+//! monotonic-hw: a leader's high watermark went down within one leader epoch on one broker, or any
+//! replica's high watermark went past its own log end.
 //!
-//! Read from the brokers' `HighWatermark { leader: true }` probes, keyed by broker, partition and
-//! epoch. Across epochs a new leader may start below its predecessor's high watermark (it learns
-//! the true one from its followers' fetches): that is Kafka's behaviour, not a violation.
-//! Followers' high watermarks are not checked: they follow the leader's with a delay.
+//! Read from the brokers' `HighWatermark` probes. Going down is judged per broker, partition and
+//! epoch, for leaders only: across epochs a new leader may start below its predecessor's high
+//! watermark (it learns the true one from its followers' fetches), and followers follow the
+//! leader's with a delay; that is Kafka's behaviour, not a violation. A high watermark past the
+//! replica's own log end claims committed records the replica does not have, leader or not.
 
 use super::judgement::{Anomaly, Facts};
 use super::{CheckInput, Checker, Violation};
@@ -24,11 +26,32 @@ impl Checker for MonotonicHw {
         let mut last: BTreeMap<(NodeId, &TopicPartition, Epoch), (Offset, Millis)> = BTreeMap::new();
         let mut violations = Vec::new();
         for event in &input.history.events {
-            let Op::Replica(ReplicaEvent::HighWatermark { tp, epoch, high_watermark, leader: true }) =
-                &event.op
+            let Op::Replica(ReplicaEvent::HighWatermark {
+                tp,
+                epoch,
+                high_watermark,
+                log_end_offset,
+                leader,
+            }) = &event.op
             else {
                 continue;
             };
+            if high_watermark > log_end_offset {
+                violations.push(Violation {
+                    checker: self.name(),
+                    label: label.clone(),
+                    message: format!(
+                        "{} moved its high watermark of {tp} to {high_watermark}, past its own log end {log_end_offset}, at {} ms",
+                        input.node_name(event.node),
+                        event.time_ms,
+                    ),
+                    time_ms: Some(event.time_ms),
+                    tp: Some(tp.clone()),
+                });
+            }
+            if !leader {
+                continue;
+            }
             let previous = last.insert((event.node, tp, *epoch), (*high_watermark, event.time_ms));
             if let Some((before, since)) = previous.filter(|&(before, _)| *high_watermark < before) {
                 violations.push(Violation {
@@ -70,6 +93,19 @@ mod tests {
             ["broker-1, leader of orders/0 in epoch 3, lowered its high watermark from 10 \
               (reached at 1000 ms) to 7 at 1500 ms"]
         );
+    }
+
+    #[test]
+    fn fires_when_a_replica_claims_a_high_watermark_past_its_log_end() {
+        let mut run = Run::new();
+        run.at(2_000).high_watermark_at_log_end("broker-2", "orders/0", 12, 9);
+        run.high_watermark_at_log_end("broker-2", "orders/0", 9, 9);
+        let violations = run.check(&MonotonicHw);
+        assert_eq!(
+            messages(&violations),
+            ["broker-2 moved its high watermark of orders/0 to 12, past its own log end 9, at 2000 ms"]
+        );
+        assert_eq!(violations[0].label, Label::Bug);
     }
 
     #[test]

@@ -124,12 +124,12 @@ impl Run {
     }
 
     pub fn ok(&mut self, value: u64, offset: Offset) -> &mut Self {
-        self.record(self.sender_of(value), Op::SendOk { value, offset: Some(offset) })
+        self.record(self.sender_of(value), Op::SendOk { value, offset: Some(offset), broker: NodeId(1) })
     }
 
     /// Acknowledged without an offset, as acks=0 is.
     pub fn ok_without_offset(&mut self, value: u64) -> &mut Self {
-        self.record(self.sender_of(value), Op::SendOk { value, offset: None })
+        self.record(self.sender_of(value), Op::SendOk { value, offset: None, broker: NodeId(1) })
     }
 
     pub fn fail(&mut self, value: u64) -> &mut Self {
@@ -177,7 +177,32 @@ impl Run {
         hw: Offset,
         leader: bool,
     ) -> &mut Self {
-        let event = ReplicaEvent::HighWatermark { tp: parse_tp(tp), epoch, high_watermark: hw, leader };
+        // The log end does not matter here: the replica holds everything up to its HW.
+        let event = ReplicaEvent::HighWatermark {
+            tp: parse_tp(tp),
+            epoch,
+            high_watermark: hw,
+            log_end_offset: hw,
+            leader,
+        };
+        self.replica(broker, event)
+    }
+
+    /// A replica reports a high watermark with its own log end.
+    pub fn high_watermark_at_log_end(
+        &mut self,
+        broker: &str,
+        tp: &str,
+        hw: Offset,
+        log_end_offset: Offset,
+    ) -> &mut Self {
+        let event = ReplicaEvent::HighWatermark {
+            tp: parse_tp(tp),
+            epoch: 0,
+            high_watermark: hw,
+            log_end_offset,
+            leader: false,
+        };
         self.replica(broker, event)
     }
 

@@ -181,6 +181,7 @@ mod tests {
             ("[[faults]]", fields::<FaultSpec>()),
             ("[nemesis]", fields::<NemesisSpec>()),
             ("[expect]", fields::<Expectations>()),
+            ("[regression]", fields::<RegressionSpec>()),
         ];
         for (section, keys) in sections {
             assert!(!keys.is_empty(), "{section} has keys");

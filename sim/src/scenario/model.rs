@@ -39,6 +39,14 @@ pub struct Scenario {
     /// Per-checker expectations; see `Expectation`.
     #[serde(default)]
     pub expect: Expectations,
+    /// Deliberate broker defects to switch on (`broker::bugs`), for showing that the checkers
+    /// catch what they exist to catch. Empty: the broker as designed.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub bugs: std::collections::BTreeSet<broker::bugs::Bug>,
+    /// Set in regression files (`tests/regressions/`): the seed and the violation the file
+    /// reproduces. Normal runs ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regression: Option<RegressionSpec>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -294,8 +302,9 @@ impl Targets {
     }
 }
 
-/// Seeded random faults. One at a time: each fires, lasts a random duration, heals, and the
-/// next follows after a random gap, from `start_ms` until the end of the fault phase.
+/// Seeded random faults, in `concurrent_faults` independent streams. In each stream one fault
+/// at a time fires, lasts a random duration, heals, and the next follows after a random gap, from
+/// `start_ms` until the end of the fault phase; faults of different streams may overlap.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NemesisSpec {
@@ -319,6 +328,9 @@ pub struct NemesisSpec {
     /// For packet-loss faults.
     #[serde(default = "defaults::nemesis_packet_loss_rate")]
     pub packet_loss_rate: f64,
+    /// How many independent fault streams run at once.
+    #[serde(default = "defaults::nemesis_concurrent_faults")]
+    pub concurrent_faults: u32,
 }
 
 /// What a scenario says about one checker's violations.
@@ -378,6 +390,37 @@ impl Expectations {
 
     pub fn listed(&self) -> BTreeMap<&'static str, Expectation> {
         crate::scenario::CHECKER_NAMES.iter().filter_map(|&name| self.get(name).map(|e| (name, e))).collect()
+    }
+}
+
+/// What a regression file reproduces: run with `seed`, `checker` reports a violation labelled
+/// `label`. Written by `kafkasim shrink`, replayed by `cargo test`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegressionSpec {
+    pub seed: u64,
+    /// A checker name, one of `CHECKER_NAMES`.
+    pub checker: String,
+    pub label: RegressionLabel,
+}
+
+/// The label of the violation a regression reproduces, as `check::Label` names it, or `Fixed`:
+/// the file once showed a bug that has since been fixed, and the checker must now report nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RegressionLabel {
+    Bug,
+    Allowed,
+    Fixed,
+}
+
+impl RegressionLabel {
+    pub fn name(self) -> &'static str {
+        match self {
+            RegressionLabel::Bug => "bug",
+            RegressionLabel::Allowed => "allowed",
+            RegressionLabel::Fixed => "fixed",
+        }
     }
 }
 
@@ -456,5 +499,8 @@ pub mod defaults {
     }
     pub fn nemesis_packet_loss_rate() -> f64 {
         0.1
+    }
+    pub fn nemesis_concurrent_faults() -> u32 {
+        1
     }
 }

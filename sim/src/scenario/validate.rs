@@ -68,6 +68,9 @@ pub fn validate(s: &Scenario) -> Check {
     if let Some(n) = &s.nemesis {
         nemesis(s, &world, n, &root.key("nemesis"))?;
     }
+    if let Some(r) = &s.regression {
+        regression(r, &root.key("regression"))?;
+    }
     Ok(())
 }
 
@@ -636,7 +639,33 @@ fn nemesis(s: &Scenario, world: &World<'_>, n: &NemesisSpec, path: &KeyPath) -> 
     range(n.gap_min_ms, n.gap_max_ms, path, "gap_min_ms", "gap_max_ms")?;
     positive(n.duration_min_ms, &path.key("duration_min_ms"))?;
     range(n.duration_min_ms, n.duration_max_ms, path, "duration_min_ms", "duration_max_ms")?;
+    if !(1..=MAX_CONCURRENT_FAULTS).contains(&n.concurrent_faults) {
+        return fail(
+            path.key("concurrent_faults"),
+            format!(
+                "concurrent_faults {} is out of range; expected 1 to {MAX_CONCURRENT_FAULTS}",
+                n.concurrent_faults
+            ),
+        );
+    }
     probability(n.packet_loss_rate, &path.key("packet_loss_rate"))
+}
+
+/// The most fault streams a nemesis may run at once.
+const MAX_CONCURRENT_FAULTS: u32 = 8;
+
+fn regression(r: &RegressionSpec, path: &KeyPath) -> Check {
+    if !crate::scenario::CHECKER_NAMES.contains(&r.checker.as_str()) {
+        return fail(
+            path.key("checker"),
+            format!(
+                "unknown checker `{}`; expected one of {}",
+                r.checker,
+                listing(crate::scenario::CHECKER_NAMES.iter())
+            ),
+        );
+    }
+    Ok(())
 }
 
 fn positive(value: u64, path: &KeyPath) -> Check {

@@ -1,0 +1,130 @@
+//! The checkers can fail: with each deliberate broker defect switched on, a sweep of the generic
+//! chaos scenario (`scenarios/chaos-acks-all.toml`, not written for any one defect) finds a
+//! violation labelled bug within a bounded number of seeds; `shrink` reduces that run; and the
+//! shrunk file, loaded back, replays the same violation with the seed it records.
+
+use broker::bugs::Bug;
+use sim::report::RunReport;
+use sim::run::RunFailure;
+use sim::scenario::{self, RegressionLabel, Scenario};
+use sim::shrink::{self, Goal, Options};
+use sim::verdict::Outcome;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Seeds a sweep may take to find each defect.
+const SEED_BOUND: u64 = 200;
+/// Seeds run at a time while looking.
+const BATCH: u64 = 20;
+
+fn chaos_with(bug: Bug) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/chaos-acks-all.toml");
+    let mut s = scenario::load(&path).expect("the chaos scenario loads");
+    s.bugs.insert(bug);
+    s
+}
+
+fn jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The first seed whose run fails a checker on a violation labelled bug, and that checker.
+fn first_bug(s: &Arc<Scenario>) -> Option<(u64, &'static str)> {
+    for start in (0..SEED_BOUND).step_by(BATCH as usize) {
+        let mut found = None;
+        let _ = sim::sweep::sweep(s.clone(), "chaos", start..start + BATCH, jobs(), |report| {
+            let failed = report.verdicts.iter().find(|v| v.outcome == Outcome::Failed && v.bugs > 0);
+            if let (None, Some(v)) = (found, failed) {
+                found = Some((report.seed, v.checker));
+            }
+        });
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
+fn shows_bug(
+    s: &Scenario,
+    seed: u64,
+    checker: &str,
+    result: &Result<sim::run::RunOutput, RunFailure>,
+) -> bool {
+    let report = RunReport::new(s, "shrunk", seed, result);
+    report.verdicts.iter().any(|v| v.checker == checker && v.bugs > 0)
+}
+
+fn found_shrunk_and_replayed(bug: Bug) {
+    let s = Arc::new(chaos_with(bug));
+    let (seed, checker) = first_bug(&s)
+        .unwrap_or_else(|| panic!("{}: no seed below {SEED_BOUND} shows a bug verdict", bug.name()));
+
+    let resolved = sim::resolve::resolve(&s, seed);
+    let goal = Goal::Violation {
+        checker: scenario::CHECKER_NAMES.iter().find(|&&c| c == checker).expect("a checker"),
+        label: RegressionLabel::Bug,
+    };
+    let options = Options { max_runs: 400, jobs: jobs() };
+    let shrunk = shrink::shrink(&resolved, seed, &goal, options, &mut |_| {})
+        .unwrap_or_else(|e| panic!("{}: {e}", bug.name()));
+    let smaller = shrunk.scenario.faults.len() < resolved.faults.len()
+        || shrunk.scenario.duration_ms < resolved.duration_ms
+        || shrunk.scenario.producers.iter().map(|p| p.messages).sum::<u64>()
+            < resolved.producers.iter().map(|p| p.messages).sum::<u64>();
+    assert!(smaller, "{}: shrinking removed nothing ({})", bug.name(), shrunk.summary());
+
+    // The file as `shrink -o` writes it, loaded back, replays the violation with its seed.
+    let file = shrunk.to_file(&goal, "scenarios/chaos-acks-all.toml", "shrunk.toml");
+    let replayed = scenario::parse(&file, "shrunk.toml").unwrap_or_else(|e| panic!("{e}\n{file}"));
+    assert!(replayed.bugs.contains(&bug), "the shrunk file keeps the defect switched on");
+    let recorded = replayed.regression.clone().expect("a [regression] table");
+    assert_eq!((recorded.checker.as_str(), recorded.label), (checker, RegressionLabel::Bug));
+    let result = sim::run::run(Arc::new(replayed.clone()), recorded.seed);
+    assert!(
+        shows_bug(&replayed, recorded.seed, checker, &result),
+        "{}: the shrunk file does not replay {checker} (bug) with seed {}:\n{file}",
+        bug.name(),
+        recorded.seed
+    );
+}
+
+#[test]
+fn ack_before_replication_is_caught() {
+    found_shrunk_and_replayed(Bug::AckBeforeReplication);
+}
+
+#[test]
+fn elect_outside_isr_is_caught() {
+    found_shrunk_and_replayed(Bug::ElectOutsideIsr);
+}
+
+#[test]
+fn follower_hw_past_log_end_is_caught() {
+    found_shrunk_and_replayed(Bug::FollowerHwPastLogEnd);
+}
+
+#[test]
+fn ignore_min_isr_is_caught() {
+    found_shrunk_and_replayed(Bug::IgnoreMinIsr);
+}
+
+#[test]
+fn retry_without_metadata_refresh_is_caught() {
+    found_shrunk_and_replayed(Bug::RetryWithoutMetadataRefresh);
+}
+
+#[test]
+fn every_bug_mode_has_a_test() {
+    // Adding a bug mode means adding its test above.
+    assert_eq!(Bug::ALL.len(), 5);
+}
+
+#[test]
+fn the_broker_as_designed_shows_no_bug_in_the_same_seeds() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/chaos-acks-all.toml");
+    let s = Arc::new(scenario::load(&path).expect("the chaos scenario loads"));
+    assert!(s.bugs.is_empty());
+    let summary = sim::sweep::sweep(s, "chaos", 0..60, jobs(), |_| {});
+    assert!(summary.ok(), "{}", summary.render(1.0));
+}
