@@ -1,14 +1,10 @@
 //! The command line's contract: exit codes, the reproduce line, errors that name file and line.
 
-use std::process::{Command, Output};
+mod common;
 
-fn kafkasim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kafkasim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("kafkasim runs")
-}
+use common::kafkasim;
+
+use std::process::Output;
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

@@ -1,22 +1,13 @@
 //! `kafkasim shrink`: the shrunk file loads, replays its violation with the seed it records, and
 //! does not depend on the number of threads; a run with nothing to shrink is bad input.
 
+mod common;
+
+use common::{kafkasim, text};
+
 use sim::scenario;
 use sim::shrink::{self, Goal, Options};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn kafkasim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kafkasim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("kafkasim runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("kafkasim-shrink-{name}-{}", std::process::id()));

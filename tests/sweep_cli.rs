@@ -2,17 +2,13 @@
 //! shards back into the unsharded summary, `--stop-on-first`, `--check-determinism`, and bad
 //! input. Seed ranges are small: these test the command line, not the broker.
 
+mod common;
+
+use common::kafkasim;
+
 use serde_json::Value;
 use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn kafkasim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kafkasim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("kafkasim runs")
-}
+use std::process::Output;
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

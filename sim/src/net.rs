@@ -184,17 +184,7 @@ impl Network {
                 c
             }
         };
-        let envelope = Envelope { from, connection, message };
-        self.transmit(
-            now,
-            Packet {
-                from,
-                to,
-                connection: Some(connection),
-                resets: None,
-                delivery: Delivery::Message(envelope),
-            },
-        );
+        self.transmit_message(now, from, to, connection, message);
     }
 
     /// A server's reply on the connection its request came in on; dropped if that closed.
@@ -210,17 +200,19 @@ impl Network {
             self.stats.dropped += 1;
             return;
         }
-        let envelope = Envelope { from, connection, message };
-        self.transmit(
-            now,
-            Packet {
-                from,
-                to,
-                connection: Some(connection),
-                resets: None,
-                delivery: Delivery::Message(envelope),
-            },
-        );
+        self.transmit_message(now, from, to, connection, message);
+    }
+
+    fn transmit_message(
+        &mut self,
+        now: Millis,
+        from: NodeId,
+        to: NodeId,
+        connection: ConnectionId,
+        message: Message,
+    ) {
+        let delivery = Delivery::Message(Envelope { from, connection, message });
+        self.transmit(now, Packet { from, to, connection: Some(connection), resets: None, delivery });
     }
 
     /// The client side gives up on its connection to `peer` (a request timed out).
