@@ -1,12 +1,13 @@
-//! The checkers can fail: with each deliberate broker defect switched on, a sweep of the generic
-//! chaos scenario (`scenarios/chaos-acks-all.toml`, not written for any one defect) finds a
-//! violation labelled bug within a bounded number of seeds; `shrink` reduces that run; and the
-//! shrunk file, loaded back, replays the same violation with the seed it records.
+//! The checkers can fail: with each deliberate broker defect switched on (and with the historical
+//! high-watermark truncation), a sweep of the generic chaos scenario
+//! (`scenarios/chaos-acks-all.toml`, not written for any one defect) finds a violation labelled
+//! bug within a bounded number of seeds; `shrink` reduces that run; and the shrunk file, loaded
+//! back, replays the same violation with the seed it records.
 
 use broker::bugs::Bug;
 use sim::report::RunReport;
 use sim::run::RunFailure;
-use sim::scenario::{self, RegressionLabel, Scenario};
+use sim::scenario::{self, RegressionLabel, Scenario, TruncationSpec};
 use sim::shrink::{self, Goal, Options};
 use sim::verdict::Outcome;
 use std::path::Path;
@@ -17,9 +18,13 @@ const SEED_BOUND: u64 = 200;
 /// Seeds run at a time while looking.
 const BATCH: u64 = 20;
 
-fn chaos_with(bug: Bug) -> Scenario {
+fn chaos() -> Scenario {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/chaos-acks-all.toml");
-    let mut s = scenario::load(&path).expect("the chaos scenario loads");
+    scenario::load(&path).expect("the chaos scenario loads")
+}
+
+fn chaos_with(bug: Bug) -> Scenario {
+    let mut s = chaos();
     s.bugs.insert(bug);
     s
 }
@@ -56,9 +61,15 @@ fn shows_bug(
 }
 
 fn found_shrunk_and_replayed(bug: Bug) {
-    let s = Arc::new(chaos_with(bug));
-    let (seed, checker) = first_bug(&s)
-        .unwrap_or_else(|| panic!("{}: no seed below {SEED_BOUND} shows a bug verdict", bug.name()));
+    found_shrunk_and_replayed_in(chaos_with(bug), bug.name(), |s| s.bugs.contains(&bug));
+}
+
+/// Sweeps `s` for a bug verdict, shrinks the run, and replays the shrunk file; `kept` says
+/// whether a scenario still has the defect under test switched on.
+fn found_shrunk_and_replayed_in(s: Scenario, name: &str, kept: impl Fn(&Scenario) -> bool) {
+    let s = Arc::new(s);
+    let (seed, checker) =
+        first_bug(&s).unwrap_or_else(|| panic!("{name}: no seed below {SEED_BOUND} shows a bug verdict"));
 
     let resolved = sim::resolve::resolve(&s, seed);
     let goal = Goal::Violation {
@@ -67,24 +78,23 @@ fn found_shrunk_and_replayed(bug: Bug) {
     };
     let options = Options { max_runs: 400, jobs: jobs() };
     let shrunk = shrink::shrink(&resolved, seed, &goal, options, &mut |_| {})
-        .unwrap_or_else(|e| panic!("{}: {e}", bug.name()));
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
     let smaller = shrunk.scenario.faults.len() < resolved.faults.len()
         || shrunk.scenario.duration_ms < resolved.duration_ms
         || shrunk.scenario.producers.iter().map(|p| p.messages).sum::<u64>()
             < resolved.producers.iter().map(|p| p.messages).sum::<u64>();
-    assert!(smaller, "{}: shrinking removed nothing ({})", bug.name(), shrunk.summary());
+    assert!(smaller, "{name}: shrinking removed nothing ({})", shrunk.summary());
 
     // The file as `shrink -o` writes it, loaded back, replays the violation with its seed.
     let file = shrunk.to_file(&goal, "scenarios/chaos-acks-all.toml", "shrunk.toml");
     let replayed = scenario::parse(&file, "shrunk.toml").unwrap_or_else(|e| panic!("{e}\n{file}"));
-    assert!(replayed.bugs.contains(&bug), "the shrunk file keeps the defect switched on");
+    assert!(kept(&replayed), "{name}: the shrunk file keeps the defect switched on");
     let recorded = replayed.regression.clone().expect("a [regression] table");
     assert_eq!((recorded.checker.as_str(), recorded.label), (checker, RegressionLabel::Bug));
     let result = sim::run::run(Arc::new(replayed.clone()), recorded.seed);
     assert!(
         shows_bug(&replayed, recorded.seed, checker, &result),
-        "{}: the shrunk file does not replay {checker} (bug) with seed {}:\n{file}",
-        bug.name(),
+        "{name}: the shrunk file does not replay {checker} (bug) with seed {}:\n{file}",
         recorded.seed
     );
 }
@@ -112,6 +122,15 @@ fn ignore_min_isr_is_caught() {
 #[test]
 fn retry_without_metadata_refresh_is_caught() {
     found_shrunk_and_replayed(Bug::RetryWithoutMetadataRefresh);
+}
+
+#[test]
+fn high_watermark_truncation_is_caught() {
+    let mut s = chaos();
+    s.broker.truncation = TruncationSpec::HighWatermark;
+    found_shrunk_and_replayed_in(s, "high-watermark truncation", |s| {
+        s.broker.truncation == TruncationSpec::HighWatermark
+    });
 }
 
 #[test]

@@ -4,13 +4,12 @@
 //!
 //! The rules are the table in [`judge`]. Their facts come from the scenario (the producer's acks,
 //! retries and max.in.flight; the topic's min.insync.replicas and unclean.leader.election.enable,
-//! inherited from the broker settings when the topic leaves them unset; the brokers' truncation
-//! and flush modes) and from the history (which brokers lost power, which partitions had an
+//! inherited from the broker settings when the topic leaves them unset; the brokers' flush mode) and from the history (which brokers lost power, which partitions had an
 //! unclean election, which re-elected a power-lost replica that was their only in-sync one).
 
 use super::{CheckInput, Label};
 use crate::history::Op;
-use crate::scenario::{FlushSpec, ProducerSpec, Scenario, TopicSpec, TruncationSpec};
+use crate::scenario::{FlushSpec, ProducerSpec, Scenario, TopicSpec};
 use broker::effect::ReplicaEvent;
 use broker::types::{Acks, Millis, NodeId, TopicPartition};
 use std::collections::{BTreeMap, BTreeSet};
@@ -47,7 +46,6 @@ pub enum Anomaly<'a> {
 /// | lost-write | the producer uses acks=0 | acks=0 never waits for the broker |
 /// | lost-write | the producer uses acks=1 | acks=1 acknowledges before replication |
 /// | lost-write, inconsistent-offsets, replica-divergence | the controller elected an unclean leader for the partition, and its topic enables unclean election | unclean leader election on *tp* |
-/// | lost-write, inconsistent-offsets, replica-divergence | brokers truncate to the high watermark | high-watermark truncation, the pre-KIP-101 protocol |
 /// | lost-write, inconsistent-offsets, replica-divergence | power loss hit at least min.insync.replicas distinct replicas of the partition, and flush is not every-batch | power loss of *N* replicas with unflushed page cache |
 /// | lost-write, inconsistent-offsets, replica-divergence | a replica lost power while it was the partition's only in-sync replica and was then elected cleanly (Kafka without KIP-966 keeps the last ISR member electable), and flush is not every-batch | the only in-sync replica lost power and was elected again without its unflushed tail |
 /// | duplicate | the producer retries (retries > 0, or unset: unbounded) and acks is not 0 | retries without idempotence |
@@ -201,10 +199,6 @@ impl<'a> Facts<'a> {
             &format!("unclean leader election on {tp}"),
         ))
         .or(when(
-            broker.truncation == TruncationSpec::HighWatermark,
-            "high-watermark truncation, the pre-KIP-101 protocol",
-        ))
-        .or(when(
             power_lost_replicas > 0
                 && power_lost_replicas >= min_insync_replicas
                 && broker.flush != FlushSpec::EveryBatch,
@@ -339,12 +333,12 @@ mod tests {
     }
 
     #[test]
-    fn high_watermark_truncation_allows_loss() {
+    fn high_watermark_truncation_excuses_nothing() {
+        // The pre-KIP-101 protocol is a defect of the implementation, not a setting that gives
+        // up the promise: what it loses is a bug, as it was in Kafka.
         let run = Run::new().with_broker("truncation = \"high-watermark\"");
-        let reason = allowed("high-watermark truncation, the pre-KIP-101 protocol");
-        assert_eq!(lost_write(&run), reason);
-        assert_eq!(divergence(&run), reason);
-        assert_eq!(lost_write(&Run::new().with_broker("truncation = \"leader-epoch\"")), Label::Bug);
+        assert_eq!(lost_write(&run), Label::Bug);
+        assert_eq!(divergence(&run), Label::Bug);
     }
 
     #[test]
@@ -404,13 +398,19 @@ mod tests {
     fn a_write_acknowledged_while_the_leaders_isr_was_below_min_isr_is_a_bug_whatever_lost_it() {
         let lone = ReplicaEvent::LeaderIsr { tp: tp("orders/0"), epoch: 1, isr: vec![NodeId(1)] };
         let full = ReplicaEvent::LeaderIsr { tp: tp("orders/0"), epoch: 1, isr: vec![NodeId(1), NodeId(2)] };
-        let mut run = Run::new().with_broker("truncation = \"high-watermark\"");
+        // An unclean election on the partition: the usual excuse for a loss.
+        let unclean = |broker: &str| {
+            let mut run = Run::new().with_broker(&format!("unclean_leader_election_enable = true\n{broker}"));
+            run.unclean_election("orders/0", 3, "broker-3");
+            run
+        };
+        let reason = allowed("unclean leader election on orders/0");
+        let mut run = unclean("");
         run.at(1_000).replica("broker-1", lone.clone());
         run.at(2_000).replica("broker-1", full);
         // Acknowledged while broker-1 led alone (min.isr = 2): the promise was broken then.
         assert_eq!(lost_write_acked_at(&run, 1_500), Label::Bug);
-        // Before and after, the usual rules apply (here: high-watermark truncation).
-        let reason = allowed("high-watermark truncation, the pre-KIP-101 protocol");
+        // Before and after, the usual rules apply.
         assert_eq!(lost_write_acked_at(&run, 500), reason);
         assert_eq!(lost_write_acked_at(&run, 2_500), reason);
         // acks=1 promises nothing about the ISR.
@@ -418,16 +418,16 @@ mod tests {
         acks1.at(1_000).replica("broker-1", lone.clone());
         assert_eq!(lost_write_acked_at(&acks1, 1_500), allowed("acks=1 acknowledges before replication"));
         // With min.isr = 1 a lone leader is within the promise.
-        let mut min1 = Run::new().with_broker("min_insync_replicas = 1\ntruncation = \"high-watermark\"");
+        let mut min1 = unclean("min_insync_replicas = 1");
         min1.at(1_000).replica("broker-1", lone.clone());
         assert_eq!(lost_write_acked_at(&min1, 1_500), reason);
         // Another broker's lone leadership says nothing of broker-1's acknowledgements.
-        let mut other = Run::new().with_broker("truncation = \"high-watermark\"");
+        let mut other = unclean("");
         let lone_2 = ReplicaEvent::LeaderIsr { tp: tp("orders/0"), epoch: 2, isr: vec![NodeId(2)] };
         other.at(1_000).replica("broker-2", lone_2);
         assert_eq!(lost_write_acked_at(&other, 1_500), reason);
         // A leader that stepped down no longer speaks for the partition.
-        let mut stepped_down = Run::new().with_broker("truncation = \"high-watermark\"");
+        let mut stepped_down = unclean("");
         stepped_down.at(1_000).replica("broker-1", lone);
         stepped_down.at(1_200).became_follower("broker-1", "orders/0", 2, "broker-2");
         assert_eq!(lost_write_acked_at(&stepped_down, 1_500), reason);
@@ -443,7 +443,9 @@ mod tests {
 
     #[test]
     fn acks_rules_come_before_durability_rules() {
-        let run = Run::new().with_producer("acks = 1").with_broker("truncation = \"high-watermark\"");
+        let mut run =
+            Run::new().with_producer("acks = 1").with_broker("unclean_leader_election_enable = true");
+        run.unclean_election("orders/0", 2, "broker-3");
         assert_eq!(lost_write(&run), allowed("acks=1 acknowledges before replication"));
     }
 

@@ -176,7 +176,8 @@ mod tests {
 
     #[test]
     fn fires_on_any_difference_after_convergence() {
-        let mut run = Run::new().with_broker("truncation = \"high-watermark\"");
+        let mut run = Run::new().with_broker("unclean_leader_election_enable = true");
+        run.unclean_election("orders/0", 2, "broker-2");
         run.snapshot(&[
             ("broker-1", "orders/0", 1, &[(0, 1, 10), (1, 1, 11)]),
             ("broker-2", "orders/0", 1, &[(0, 1, 10)]),
@@ -188,7 +189,7 @@ mod tests {
         ]);
         let violations = run.check(&ReplicaDivergence);
         assert_eq!(violations.len(), 1, "the first group agrees below its high watermarks");
-        let reason = "high-watermark truncation, the pre-KIP-101 protocol";
+        let reason = "unclean leader election on orders/0";
         assert_eq!(violations[0].label, Label::allowed(reason));
         assert_eq!(
             messages(&violations),
