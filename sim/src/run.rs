@@ -35,8 +35,6 @@ const FINAL_READ_BOUND_MS: Millis = 30_000;
 #[derive(Clone, Debug)]
 pub struct RunOutput {
     pub history: History,
-    /// The fault timeline as it was fired: scripted faults and the nemesis's draws.
-    pub timeline: Vec<FaultSpec>,
     pub net: NetStats,
     pub simulated_ms: Millis,
     /// Why the liveness phase did not converge, if it did not.
@@ -197,7 +195,7 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64) -> RunOutput {
     cluster.shutdown();
     madsim::time::sleep(Duration::from_millis(1)).await;
     let history = std::mem::take(&mut *cluster.history.lock().expect("history lock"));
-    RunOutput { history, timeline, net, simulated_ms, liveness_gap }
+    RunOutput { history, net, simulated_ms, liveness_gap }
 }
 
 #[cfg(test)]

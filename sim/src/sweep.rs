@@ -758,13 +758,7 @@ mod tests {
     }
 
     fn output(history: History) -> Result<RunOutput, RunFailure> {
-        Ok(RunOutput {
-            history,
-            timeline: Vec::new(),
-            net: crate::net::NetStats::default(),
-            simulated_ms: 0,
-            liveness_gap: None,
-        })
+        Ok(RunOutput { history, net: crate::net::NetStats::default(), simulated_ms: 0, liveness_gap: None })
     }
 
     #[test]
