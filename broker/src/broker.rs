@@ -102,6 +102,8 @@ pub struct Broker {
     disk: Disk,
     metadata: MetadataImage,
     session: Session,
+    /// The controller's metadata version when this broker's registration took effect.
+    registered_at_version: u64,
     next_heartbeat_ms: Millis,
     heartbeat_in_flight: bool,
     metadata_fetch_in_flight: bool,
@@ -159,6 +161,7 @@ impl Broker {
             disk,
             metadata: MetadataImage::default(),
             session: Session::Unregistered { retry_at: now },
+            registered_at_version: 0,
             next_heartbeat_ms: now,
             heartbeat_in_flight: false,
             metadata_fetch_in_flight: false,
@@ -275,10 +278,19 @@ impl Broker {
         }
         if now >= self.next_checkpoint_ms {
             self.next_checkpoint_ms = now + self.config.replica_high_watermark_checkpoint_interval_ms.max(1);
-            self.disk.hw_checkpoint =
-                self.replicas.iter().map(|(tp, r)| (tp.clone(), r.high_watermark)).collect();
+            self.checkpoint_high_watermarks();
         }
         self.poll(now, out);
+    }
+
+    /// Writes the high watermarks of the partitions this broker holds into the checkpoint.
+    /// Partitions it does not hold yet (a restarted broker waiting to register) keep their old
+    /// entries: Kafka's `ReplicaManager.checkpointHighWatermarks` writes only online partitions'
+    /// logs, and never an empty file over the old one.
+    fn checkpoint_high_watermarks(&mut self) {
+        for (tp, r) in &self.replicas {
+            self.disk.hw_checkpoint.insert(tp.clone(), r.high_watermark);
+        }
     }
 
     /// The earliest time `on_timer` has work to do.
@@ -835,17 +847,20 @@ impl Broker {
 
     fn handle_response(&mut self, now: Millis, o: Outstanding, response: Response, out: &mut Outbox) {
         match (o.kind, response) {
-            (OutstandingKind::Registration, Response::BrokerRegistration { error }) => match error {
-                None => {
-                    self.session = Session::Registered;
-                    self.next_heartbeat_ms = now;
-                    self.apply_roles(now, out);
+            (OutstandingKind::Registration, Response::BrokerRegistration { error, metadata_version }) => {
+                match error {
+                    None => {
+                        self.session = Session::Registered;
+                        self.registered_at_version = metadata_version;
+                        self.next_heartbeat_ms = now;
+                        self.apply_roles(now, out);
+                    }
+                    Some(_) => {
+                        let retry_at = now + self.config.broker_registration_retry_ms;
+                        self.session = Session::Unregistered { retry_at };
+                    }
                 }
-                Some(_) => {
-                    let retry_at = now + self.config.broker_registration_retry_ms;
-                    self.session = Session::Unregistered { retry_at };
-                }
-            },
+            }
             (OutstandingKind::Heartbeat, Response::BrokerHeartbeat { error }) => {
                 self.heartbeat_in_flight = false;
                 if error == Some(ErrorCode::StaleBrokerEpoch) {
@@ -858,9 +873,7 @@ impl Broker {
                 if let Some(image) = image {
                     if image.version > self.metadata.version {
                         self.metadata = *image;
-                        if self.session == Session::Registered {
-                            self.apply_roles(now, out);
-                        }
+                        self.apply_roles(now, out);
                     }
                 }
             }
@@ -992,7 +1005,14 @@ impl Broker {
     // ----- metadata: becoming leader or follower ---------------------------------------------
 
     /// Acts on the latest metadata: every partition whose leader epoch moved changes role.
+    /// Only a registered broker acts, and only on metadata at least as new as its registration:
+    /// what it fetched before registering predates the controller's moves away from its previous
+    /// life (KRaft brokers publish metadata only once caught up to the quorum's high
+    /// watermark), and acting on it would lead in an epoch the controller has already ended.
     fn apply_roles(&mut self, now: Millis, out: &mut Outbox) {
+        if self.session != Session::Registered || self.metadata.version < self.registered_at_version {
+            return;
+        }
         let partitions: Vec<_> = self
             .metadata
             .partitions
@@ -1037,23 +1057,38 @@ impl Broker {
             true => 1,
             false => self.topics.get(&tp.topic).map_or(1, |t| t.min_insync_replicas),
         };
-        let was_leader = self.replicas.get(tp).is_some_and(Replica::is_leader);
+        let previous = self.replicas.get(tp).and_then(Replica::leader_state);
+        let was_leader = previous.is_some();
         let end = self.log_end(tp);
         let role = match state.leader {
             Some(l) if l == self.id => {
                 self.disk.log_mut(tp).assign_epoch(state.leader_epoch);
+                let followers = state
+                    .replicas
+                    .iter()
+                    .filter(|&&b| b != self.id)
+                    .map(|&b| {
+                        let in_isr = state.isr.contains(&b);
+                        // Re-elected (Kafka's makeLeader when already leader): what the old
+                        // epoch learnt of each follower's log stays; only the clocks restart.
+                        let progress = match previous.and_then(|p| p.followers.get(&b)) {
+                            Some(p) => {
+                                let mut p = p.clone();
+                                p.reset_on_reelection(now, in_isr);
+                                p
+                            }
+                            None => FollowerProgress::new(now, in_isr),
+                        };
+                        (b, progress)
+                    })
+                    .collect();
                 Role::Leader(LeaderState {
                     isr: state.isr.clone(),
                     partition_epoch: state.partition_epoch,
                     pending_isr: None,
                     alter_in_flight: false,
                     alter_retry_at: 0,
-                    followers: state
-                        .replicas
-                        .iter()
-                        .filter(|&&b| b != self.id)
-                        .map(|&b| (b, FollowerProgress::new(now, state.isr.contains(&b))))
-                        .collect(),
+                    followers,
                     epoch_start_offset: end,
                 })
             }
@@ -1074,8 +1109,13 @@ impl Broker {
             _ => None,
         };
         self.replicas.insert(tp.clone(), replica);
-        if was_leader {
+        // A leader re-elected keeps its waiting acks=all requests: its log was not truncated,
+        // so they complete when the high watermark passes them, as in Kafka's DelayedProduce.
+        if was_leader && !becomes_leader {
             self.abandon_leadership(tp, out);
+        } else if was_leader {
+            // Followers' fetches held in the old epoch are fenced now: answer them.
+            self.wake_fetches(tp, out);
         }
         if becomes_leader {
             out.push(Effect::Event(ReplicaEvent::BecameLeader {

@@ -192,9 +192,10 @@ impl Controller {
     ) -> Response {
         let current = self.state.image.brokers.get(&broker).cloned();
         match current {
-            Some(r) if r.incarnation != incarnation && !r.fenced => {
-                Response::BrokerRegistration { error: Some(ErrorCode::DuplicateBrokerRegistration) }
-            }
+            Some(r) if r.incarnation != incarnation && !r.fenced => Response::BrokerRegistration {
+                error: Some(ErrorCode::DuplicateBrokerRegistration),
+                metadata_version: self.state.image.version,
+            },
             _ => {
                 self.last_heartbeat_ms.insert(broker, now);
                 let fenced = current.as_ref().is_none_or(|r| r.fenced);
@@ -206,7 +207,7 @@ impl Controller {
                 if fenced {
                     self.unfence(broker, out);
                 }
-                Response::BrokerRegistration { error: None }
+                Response::BrokerRegistration { error: None, metadata_version: self.state.image.version }
             }
         }
     }

@@ -91,6 +91,9 @@ pub enum Response {
     Metadata(Box<MetadataImage>),
     BrokerRegistration {
         error: Option<ErrorCode>,
+        /// The controller's metadata version once the registration took effect (KRaft's
+        /// registration offset): the broker acts on no metadata older than this.
+        metadata_version: u64,
     },
     BrokerHeartbeat {
         error: Option<ErrorCode>,

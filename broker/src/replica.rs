@@ -6,47 +6,63 @@ use crate::effect::{Effect, Outbox, ReplicaEvent};
 use crate::types::{BrokerId, Epoch, Millis, Offset, PartitionEpoch, TopicPartition};
 use std::collections::BTreeMap;
 
-/// What the leader knows of one follower, learnt from its fetches.
+/// What the leader knows of one follower, learnt from its fetches (Kafka's `Replica` state).
+/// `None` times and offsets mean "never" / "unknown": a run's time 0 is a real instant, so it
+/// cannot stand for "never" the way Kafka's epoch-millisecond 0 does.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FollowerProgress {
     /// The follower's log end offset: its last fetch offset. `None` until it first fetches.
     pub log_end_offset: Option<Offset>,
-    /// The last time the follower was known to have the leader's whole log.
-    pub last_caught_up_ms: Millis,
-    pub last_fetch_ms: Millis,
-    /// The leader's log end offset when the previous fetch was answered.
-    pub leader_end_at_last_fetch: Offset,
+    /// The last time the follower was known to have the leader's whole log; `None`: never.
+    pub last_caught_up_ms: Option<Millis>,
+    /// When the previous fetch was answered; `None`: no fetch since this leader took over.
+    pub last_fetch_ms: Option<Millis>,
+    /// The leader's log end offset when the previous fetch was answered; `None`: unknown.
+    pub leader_end_at_last_fetch: Option<Offset>,
 }
 
 impl FollowerProgress {
-    /// What a new leader assumes of a follower: one in the ISR counts as caught up now, one
-    /// outside it as never caught up (Kafka's resetReplicaState).
+    /// What a newly elected leader knows of a follower (Kafka's `Replica.resetReplicaState` with
+    /// `isNewLeader`): nothing of its log or fetches; one in the ISR counts as caught up now, one
+    /// outside it as never caught up, so it holds the high watermark back only after a real
+    /// catch-up.
     pub fn new(now: Millis, in_isr: bool) -> Self {
         FollowerProgress {
             log_end_offset: None,
-            last_caught_up_ms: if in_isr { now } else { 0 },
-            last_fetch_ms: now,
-            leader_end_at_last_fetch: 0,
+            last_caught_up_ms: in_isr.then_some(now),
+            last_fetch_ms: None,
+            leader_end_at_last_fetch: None,
         }
     }
 
-    /// Kafka's rule: a fetch from at least the leader's current end means caught up now; from at
-    /// least the end the previous fetch saw means caught up as of that previous fetch.
+    /// A leader re-elected in a newer epoch keeps what it learnt of the follower's log, but
+    /// restarts its clocks (`resetReplicaState` without `isNewLeader`): caught up and fetched
+    /// now if in the ISR, never otherwise, so a follower outside the ISR is not brought back
+    /// before it fetches again.
+    pub fn reset_on_reelection(&mut self, now: Millis, in_isr: bool) {
+        self.last_caught_up_ms = in_isr.then_some(now);
+        self.last_fetch_ms = in_isr.then_some(now);
+    }
+
+    /// Kafka's rule (`Replica.updateFetchStateOrThrow`): a fetch from at least the leader's
+    /// current end means caught up now; from at least the end the previous fetch saw means caught
+    /// up as of that previous fetch. (`Option`'s order puts `None`, never, below every time.)
     pub fn record_fetch(&mut self, fetch_offset: Offset, leader_end: Offset, now: Millis) {
         if fetch_offset >= leader_end {
-            self.last_caught_up_ms = self.last_caught_up_ms.max(now);
-        } else if fetch_offset >= self.leader_end_at_last_fetch {
+            self.last_caught_up_ms = self.last_caught_up_ms.max(Some(now));
+        } else if self.leader_end_at_last_fetch.is_none_or(|e| fetch_offset >= e) {
             self.last_caught_up_ms = self.last_caught_up_ms.max(self.last_fetch_ms);
         }
         self.log_end_offset = Some(fetch_offset);
-        self.leader_end_at_last_fetch = leader_end;
-        self.last_fetch_ms = now;
+        self.leader_end_at_last_fetch = Some(leader_end);
+        self.last_fetch_ms = Some(now);
     }
 
-    /// Out of sync: behind the leader's end and not caught up for longer than the lag bound.
-    /// (Kafka's isCaughtUp is the negation.)
+    /// Out of sync: behind the leader's end and not caught up within the lag bound (never caught
+    /// up counts as out of sync). Kafka's `isCaughtUp` is the negation.
     pub fn is_lagging(&self, leader_end: Offset, now: Millis, lag_max_ms: Millis) -> bool {
-        self.log_end_offset != Some(leader_end) && now.saturating_sub(self.last_caught_up_ms) > lag_max_ms
+        self.log_end_offset != Some(leader_end)
+            && self.last_caught_up_ms.is_none_or(|t| now.saturating_sub(t) > lag_max_ms)
     }
 }
 
@@ -271,13 +287,41 @@ mod tests {
     fn caught_up_tracking_follows_kafka() {
         let mut p = FollowerProgress::new(0, true);
         p.record_fetch(10, 10, 100); // at the end: caught up at 100
-        assert_eq!(p.last_caught_up_ms, 100);
+        assert_eq!(p.last_caught_up_ms, Some(100));
         p.record_fetch(10, 15, 200); // reached what the previous fetch saw: caught up as of 100
-        assert_eq!(p.last_caught_up_ms, 100);
+        assert_eq!(p.last_caught_up_ms, Some(100));
         p.record_fetch(12, 20, 300); // behind what the previous fetch saw (15): no progress
-        assert_eq!(p.last_caught_up_ms, 100);
+        assert_eq!(p.last_caught_up_ms, Some(100));
         assert!(p.is_lagging(20, 30_101, 30_000));
         assert!(!p.is_lagging(20, 30_100, 30_000));
+    }
+
+    #[test]
+    fn a_follower_outside_the_isr_is_not_caught_up_by_fetching_behind() {
+        // Elected at 5 s, early in a run: "never" must not read as "at time 0, within the bound".
+        let mut p = FollowerProgress::new(5_000, false);
+        assert!(p.is_lagging(900, 5_000, 30_000));
+        p.record_fetch(100, 900, 5_010); // one fetch, far behind
+        assert_eq!(p.last_caught_up_ms, None);
+        assert!(p.is_lagging(900, 5_010, 30_000));
+        p.record_fetch(300, 950, 5_500); // still behind what the previous fetch saw
+        assert_eq!(p.last_caught_up_ms, None);
+        p.record_fetch(950, 980, 6_000); // reached the end the previous fetch saw: as of 5.5 s
+        assert_eq!(p.last_caught_up_ms, Some(5_500));
+        // An ISR member starts caught up at the election.
+        assert_eq!(FollowerProgress::new(5_000, true).last_caught_up_ms, Some(5_000));
+    }
+
+    #[test]
+    fn reelection_keeps_the_log_end_and_restarts_the_clocks() {
+        let mut p = FollowerProgress::new(0, true);
+        p.record_fetch(40, 50, 1_000);
+        p.reset_on_reelection(9_000, false);
+        assert_eq!(p.log_end_offset, Some(40));
+        assert_eq!(p.leader_end_at_last_fetch, Some(50));
+        assert_eq!((p.last_caught_up_ms, p.last_fetch_ms), (None, None));
+        p.reset_on_reelection(9_500, true);
+        assert_eq!((p.last_caught_up_ms, p.last_fetch_ms), (Some(9_500), Some(9_500)));
     }
 
     #[test]
