@@ -85,9 +85,11 @@ fn shape() -> impl Strategy<Value = Shape> {
 fn producer(shape: &Shape) -> impl Strategy<Value = ProducerSpec> {
     let topics = shape.topics.len();
     let latest_start = shape.duration_ms.min(5_000);
-    let retries_and_in_flight = (prop::option::weighted(0.3, 0u32..=3), 1u32..=5);
+    // Record sizes from tiny to large enough that a fetch's byte limit holds only a few dozen.
+    let sizes = prop::sample::select(vec![1u32, 100, 1_000, 40_000]);
+    let retries_and_in_flight = (prop::option::weighted(0.3, 0u32..=3), 1u32..=5, sizes);
     (0..topics, MESSAGES, 10u32..=100, 0u32..=16, 0..=latest_start, retries_and_in_flight).prop_map(
-        |(topic, messages, rate, keys, start_ms, (retries, in_flight))| ProducerSpec {
+        |(topic, messages, rate, keys, start_ms, (retries, in_flight, record_size_bytes))| ProducerSpec {
             name: None,
             topic: Shape::topic_name(topic),
             acks: AcksSpec(Acks::All),
@@ -95,6 +97,7 @@ fn producer(shape: &Shape) -> impl Strategy<Value = ProducerSpec> {
             messages_per_sec: f64::from(rate),
             keys,
             start_ms,
+            record_size_bytes,
             retries,
             request_timeout_ms: defaults::request_timeout_ms(),
             delivery_timeout_ms: defaults::delivery_timeout_ms(),

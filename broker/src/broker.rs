@@ -80,6 +80,8 @@ struct DelayedFetch {
     reply: ReplyTo,
     correlation: CorrelationId,
     replica: Option<BrokerId>,
+    max_bytes: u64,
+    partition_max_bytes: u64,
     partitions: Vec<FetchPartition>,
     deadline: Millis,
 }
@@ -406,6 +408,8 @@ impl Broker {
             let request = Request::Fetch(FetchRequest {
                 replica: Some(self.id),
                 max_wait_ms: self.config.replica_fetch_wait_max_ms,
+                max_bytes: self.config.replica_fetch_response_max_bytes,
+                partition_max_bytes: self.config.replica_fetch_max_bytes,
                 partitions,
             });
             let timeout = self.config.replica_socket_timeout_ms;
@@ -602,6 +606,8 @@ impl Broker {
             reply,
             correlation,
             replica: req.replica,
+            max_bytes: req.max_bytes,
+            partition_max_bytes: req.partition_max_bytes,
             partitions: req.partitions,
             deadline: now + req.max_wait_ms,
         };
@@ -669,6 +675,11 @@ impl Broker {
         hw_before: Option<&BTreeMap<TopicPartition, Offset>>,
         out: &mut Outbox,
     ) {
+        let mut budget = FetchBudget {
+            response_left: f.max_bytes,
+            partition_max: f.partition_max_bytes,
+            any_taken: false,
+        };
         let partitions = f
             .partitions
             .iter()
@@ -676,7 +687,7 @@ impl Broker {
                 let hw = hw_before
                     .and_then(|hws| hws.get(&p.tp).copied())
                     .unwrap_or_else(|| self.replicas.get(&p.tp).map_or(0, |r| r.high_watermark));
-                self.read_partition(p, f.replica.is_some(), hw)
+                self.read_partition(p, f.replica.is_some(), hw, &mut budget)
             })
             .collect();
         let response = Response::Fetch(FetchResponse { partitions });
@@ -686,7 +697,13 @@ impl Broker {
         });
     }
 
-    fn read_partition(&self, p: &FetchPartition, follower: bool, hw: Offset) -> FetchedPartition {
+    fn read_partition(
+        &self,
+        p: &FetchPartition,
+        follower: bool,
+        hw: Offset,
+        budget: &mut FetchBudget,
+    ) -> FetchedPartition {
         let end = self.log_end(&p.tp);
         let mut fetched = FetchedPartition {
             tp: p.tp.clone(),
@@ -710,7 +727,7 @@ impl Broker {
         }
         if let Some(log) = self.disk.log(&p.tp) {
             let limit = if follower { end } else { hw };
-            fetched.records = log.read(p.fetch_offset, limit, self.config.fetch_max_records).to_vec();
+            fetched.records = budget.take(log, p.fetch_offset, limit).to_vec();
         }
         fetched
     }
@@ -1156,6 +1173,32 @@ impl Broker {
 enum FetchCheck {
     Ok,
     Answer,
+}
+
+/// What is left of a fetch response's byte limits as its partitions are read in request order
+/// (Kafka's `ReplicaManager.readFromLog`): each partition takes at most `partition_max` of what
+/// the response has left, and only the first partition with records may exceed the limits, by
+/// one record, so that a fetch always makes progress (KIP-74).
+struct FetchBudget {
+    response_left: u64,
+    partition_max: u64,
+    /// Some partition already returned records.
+    any_taken: bool,
+}
+
+impl FetchBudget {
+    fn take<'a>(
+        &mut self,
+        log: &'a crate::log::PartitionLog,
+        from: Offset,
+        limit: Offset,
+    ) -> &'a [crate::types::LogRecord] {
+        let records = log.read(from, limit, self.partition_max.min(self.response_left), !self.any_taken);
+        let bytes: u64 = records.iter().map(|r| u64::from(r.size_bytes)).sum();
+        self.response_left = self.response_left.saturating_sub(bytes);
+        self.any_taken |= !records.is_empty();
+        records
+    }
 }
 
 fn leader_isr_event(tp: &TopicPartition, epoch: Epoch, isr: &[BrokerId], out: &mut Outbox) {

@@ -50,9 +50,10 @@ pub struct BrokerConfig {
     /// How old a dirty page must be before the writeback writes it (vm.dirty_expire_centisecs).
     pub os_dirty_expire_ms: Millis,
     pub truncation: TruncationMode,
-    /// Upper bound on records in one fetch response, standing in for replica.fetch.max.bytes
-    /// (1 MiB of ~10 KiB records).
-    pub fetch_max_records: usize,
+    /// replica.fetch.max.bytes: record bytes one partition contributes to a follower fetch.
+    pub replica_fetch_max_bytes: u64,
+    /// replica.fetch.response.max.bytes: record bytes in one follower fetch response.
+    pub replica_fetch_response_max_bytes: u64,
     /// Deliberate defects switched on (see `bugs`).
     pub bugs: Bugs,
 }
@@ -73,7 +74,8 @@ impl Default for BrokerConfig {
             os_writeback_interval_ms: 5_000,
             os_dirty_expire_ms: 30_000,
             truncation: TruncationMode::LeaderEpoch,
-            fetch_max_records: 100,
+            replica_fetch_max_bytes: 1_048_576,
+            replica_fetch_response_max_bytes: 10_485_760,
             bugs: Bugs::new(),
         }
     }
@@ -147,6 +149,10 @@ impl Default for ProducerConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConsumerConfig {
     pub fetch_max_wait_ms: Millis,
+    /// max.partition.fetch.bytes: record bytes one partition contributes to a fetch.
+    pub max_partition_fetch_bytes: u64,
+    /// fetch.max.bytes: record bytes in one fetch response.
+    pub fetch_max_bytes: u64,
     pub request_timeout_ms: Millis,
     pub retry_backoff_ms: Millis,
     pub bootstrap: Vec<NodeId>,
@@ -156,6 +162,8 @@ impl Default for ConsumerConfig {
     fn default() -> Self {
         ConsumerConfig {
             fetch_max_wait_ms: 500,
+            max_partition_fetch_bytes: 1_048_576,
+            fetch_max_bytes: 52_428_800,
             request_timeout_ms: 30_000,
             retry_backoff_ms: 100,
             bootstrap: Vec::new(),

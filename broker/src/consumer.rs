@@ -216,6 +216,8 @@ impl Consumer {
             let request = Request::Fetch(FetchRequest {
                 replica: None,
                 max_wait_ms: self.config.fetch_max_wait_ms,
+                max_bytes: self.config.fetch_max_bytes,
+                partition_max_bytes: self.config.max_partition_fetch_bytes,
                 partitions,
             });
             out.push(Effect::Send { to: broker, message: Message::Request { correlation, request } });

@@ -52,7 +52,12 @@ impl PartitionLog {
     pub fn append_as_leader(&mut self, epoch: Epoch, batch: &[Record]) -> Offset {
         let base = self.end_offset();
         self.assign_epoch(epoch);
-        self.records.extend(batch.iter().map(|r| LogRecord { epoch, key: r.key, value: r.value }));
+        self.records.extend(batch.iter().map(|r| LogRecord {
+            epoch,
+            key: r.key,
+            value: r.value,
+            size_bytes: r.size_bytes,
+        }));
         base
     }
 
@@ -85,14 +90,25 @@ impl PartitionLog {
         Some(EpochEndOffset { epoch: self.epochs[i].0, end_offset })
     }
 
-    /// Up to `max` records from `from`, not reaching `limit`.
-    pub fn read(&self, from: Offset, limit: Offset, max: usize) -> &[LogRecord] {
+    /// Records from `from`, not reaching `limit`, of at most `max_bytes` in all — except that
+    /// with `at_least_one` the first record comes even if it alone is larger, so that a fetch
+    /// always makes progress (KIP-74).
+    pub fn read(&self, from: Offset, limit: Offset, max_bytes: u64, at_least_one: bool) -> &[LogRecord] {
         let end = limit.min(self.end_offset());
         if from >= end {
             return &[];
         }
-        let end = end.min(from + max as Offset);
-        &self.records[from as usize..end as usize]
+        let available = &self.records[from as usize..end as usize];
+        let mut taken = 0;
+        let mut bytes = 0u64;
+        for r in available {
+            bytes += u64::from(r.size_bytes);
+            if bytes > max_bytes && !(at_least_one && taken == 0) {
+                break;
+            }
+            taken += 1;
+        }
+        &available[..taken]
     }
 
     /// fsync: everything written so far is on disk.
@@ -118,7 +134,7 @@ mod tests {
     use super::*;
 
     fn rec(value: u64) -> Record {
-        Record { key: None, value }
+        Record::sized(None, value)
     }
 
     #[test]
@@ -128,7 +144,7 @@ mod tests {
         assert_eq!(log.append_as_leader(3, &[rec(12)]), 2);
         assert_eq!(log.end_offset(), 3);
         assert_eq!(log.epochs(), &[(1, 0), (3, 2)]);
-        assert_eq!(log.records()[2], LogRecord { epoch: 3, key: None, value: 12 });
+        assert_eq!(log.records()[2], LogRecord { epoch: 3, key: None, value: 12, size_bytes: 100 });
     }
 
     #[test]
@@ -177,11 +193,17 @@ mod tests {
     }
 
     #[test]
-    fn read_respects_limit_and_max() {
+    fn read_respects_the_limit_and_the_byte_bound() {
         let mut log = PartitionLog::default();
-        log.append_as_leader(1, &[rec(1), rec(2), rec(3), rec(4)]);
-        assert_eq!(log.read(1, 3, 10).len(), 2);
-        assert_eq!(log.read(0, 10, 3).len(), 3);
-        assert!(log.read(4, 10, 3).is_empty());
+        log.append_as_leader(1, &[rec(1), rec(2), rec(3), rec(4)]); // 100 bytes each
+        assert_eq!(log.read(1, 3, 1_000, false).len(), 2);
+        assert_eq!(log.read(0, 10, 300, false).len(), 3);
+        assert_eq!(log.read(0, 10, 399, false).len(), 3);
+        assert!(log.read(4, 10, 1_000, false).is_empty());
+        // A bound smaller than one record: nothing, unless the read must make progress.
+        assert!(log.read(0, 10, 99, false).is_empty());
+        assert_eq!(log.read(0, 10, 99, true).len(), 1);
+        assert_eq!(log.read(0, 10, 0, true).len(), 1);
+        assert!(log.read(4, 10, 0, true).is_empty());
     }
 }

@@ -125,6 +125,13 @@ pub struct FetchRequest {
     /// `Some` for a follower replica; `None` for a consumer, which sees only records below the HW.
     pub replica: Option<BrokerId>,
     pub max_wait_ms: Millis,
+    /// Bytes of records the whole response may carry (`replica.fetch.response.max.bytes`,
+    /// `fetch.max.bytes`).
+    pub max_bytes: u64,
+    /// Bytes of records one partition may contribute (`replica.fetch.max.bytes`,
+    /// `max.partition.fetch.bytes`). The first record of the first partition with data comes
+    /// whatever its size, so a fetch always makes progress (KIP-74).
+    pub partition_max_bytes: u64,
     pub partitions: Vec<FetchPartition>,
 }
 

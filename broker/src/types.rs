@@ -54,7 +54,20 @@ impl fmt::Display for TopicPartition {
 pub struct Record {
     pub key: Option<u32>,
     pub value: u64,
+    /// Bytes the record takes in a log and on the wire, its share of batch overhead included;
+    /// fetch size limits (`replica.fetch.max.bytes`, `max.partition.fetch.bytes`) count these.
+    pub size_bytes: u32,
 }
+
+impl Record {
+    /// A record of the default size, as tests build them.
+    pub fn sized(key: Option<u32>, value: u64) -> Record {
+        Record { key, value, size_bytes: DEFAULT_RECORD_SIZE_BYTES }
+    }
+}
+
+/// A producer's record size unless its scenario sets one: a small JSON event.
+pub const DEFAULT_RECORD_SIZE_BYTES: u32 = 100;
 
 /// A record as stored in a replica's log: the leader stamps its epoch on append.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +75,7 @@ pub struct LogRecord {
     pub epoch: Epoch,
     pub key: Option<u32>,
     pub value: u64,
+    pub size_bytes: u32,
 }
 
 /// How many acknowledgements a producer waits for.

@@ -36,7 +36,8 @@ enum Op {
     Read {
         from: u64,
         limit: u64,
-        max: usize,
+        max_bytes: u64,
+        at_least_one: bool,
     },
 }
 
@@ -48,7 +49,8 @@ fn op() -> impl Strategy<Value = Op> {
         3 => any::<u64>().prop_map(|pick| Op::TruncateTo { pick }),
         2 => Just(Op::Flush),
         1 => Just(Op::LoseUnflushed),
-        2 => (any::<u64>(), any::<u64>(), 0..6usize).prop_map(|(from, limit, max)| Op::Read { from, limit, max }),
+        2 => (any::<u64>(), any::<u64>(), 0..1_000u64, any::<bool>())
+            .prop_map(|(from, limit, max_bytes, at_least_one)| Op::Read { from, limit, max_bytes, at_least_one }),
     ]
 }
 
@@ -69,7 +71,9 @@ impl Model {
         (0..n)
             .map(|_| {
                 self.next_value += 1;
-                Record { key: Some(self.next_value as u32 % 7), value: self.next_value }
+                // Sizes vary, so reads bounded by bytes stop at different counts.
+                let size_bytes = 1 + (self.next_value * 37 % 300) as u32;
+                Record { key: Some(self.next_value as u32 % 7), value: self.next_value, size_bytes }
             })
             .collect()
     }
@@ -88,7 +92,12 @@ fn apply(log: &mut PartitionLog, model: &mut Model, op: &Op) -> Result<(), TestC
             let base = log.append_as_leader(epoch, &batch);
             // Offsets stay contiguous, also right after a truncation or a power loss.
             prop_assert_eq!(base, model.end());
-            model.records.extend(batch.iter().map(|r| LogRecord { epoch, key: r.key, value: r.value }));
+            model.records.extend(batch.iter().map(|r| LogRecord {
+                epoch,
+                key: r.key,
+                value: r.value,
+                size_bytes: r.size_bytes,
+            }));
             prop_assert_eq!(log.end_offset(), base + n as Offset);
             prop_assert_eq!(log.latest_epoch(), Some(epoch));
         }
@@ -97,7 +106,12 @@ fn apply(log: &mut PartitionLog, model: &mut Model, op: &Op) -> Result<(), TestC
             let mut copied = Vec::new();
             for &(bump, n) in runs {
                 epoch += bump;
-                copied.extend(model.fresh(n).iter().map(|r| LogRecord { epoch, key: r.key, value: r.value }));
+                copied.extend(model.fresh(n).iter().map(|r| LogRecord {
+                    epoch,
+                    key: r.key,
+                    value: r.value,
+                    size_bytes: r.size_bytes,
+                }));
             }
             log.append_replicated(&copied);
             model.records.extend_from_slice(&copied);
@@ -139,15 +153,24 @@ fn apply(log: &mut PartitionLog, model: &mut Model, op: &Op) -> Result<(), TestC
             let kept: Vec<_> = before.into_iter().filter(|&(_, s)| s < model.flushed).collect();
             prop_assert_eq!(log.epochs(), &kept[..]);
         }
-        Op::Read { from, limit, max } => {
+        Op::Read { from, limit, max_bytes, at_least_one } => {
             let (from, limit) = (from % (old_end + 3), limit % (old_end + 3));
-            let got = log.read(from, limit, max);
-            prop_assert!(got.len() <= max);
+            let got = log.read(from, limit, max_bytes, at_least_one);
             // Never at or beyond the limit, never beyond the log.
             prop_assert!(got.is_empty() || from + got.len() as Offset <= limit.min(old_end));
-            let stop = limit.min(old_end).min(from + max as Offset);
-            let expected = if from < stop { &model.records[from as usize..stop as usize] } else { &[] };
-            prop_assert_eq!(got, expected);
+            let stop = limit.min(old_end);
+            let available = if from < stop { &model.records[from as usize..stop as usize] } else { &[] };
+            // The longest prefix within the byte bound; at least one record when asked to.
+            let mut n = 0;
+            while n < available.len()
+                && available[..=n].iter().map(|r| u64::from(r.size_bytes)).sum::<u64>() <= max_bytes
+            {
+                n += 1;
+            }
+            if at_least_one && n == 0 && !available.is_empty() {
+                n = 1;
+            }
+            prop_assert_eq!(got, &available[..n]);
         }
     }
     prop_assert_eq!(log.records(), &model.records[..]);
@@ -174,8 +197,8 @@ proptest! {
 #[test]
 fn check_log_rejects_a_record_without_its_epoch() {
     let mut log = PartitionLog::default();
-    log.append_as_leader(1, &[Record { key: None, value: 1 }]);
-    log.append_as_leader(3, &[Record { key: None, value: 2 }]);
+    log.append_as_leader(1, &[Record::sized(None, 1)]);
+    log.append_as_leader(3, &[Record::sized(None, 2)]);
     log.assign_epoch(2);
     assert!(check_log(&log).is_err());
 }

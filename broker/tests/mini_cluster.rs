@@ -210,7 +210,7 @@ impl MiniCluster {
             let (_, tp, value) = self.sends.pop_front().expect("front");
             let mut out = Outbox::new();
             let Some(Machine::Producer(p)) = self.machines.get_mut(&PRODUCER) else { unreachable!() };
-            p.send(self.now, tp, Record { key: None, value }, &mut out);
+            p.send(self.now, tp, Record::sized(None, value), &mut out);
             self.completions.extend(p.take_completions());
             self.carry(PRODUCER, out);
         } else {

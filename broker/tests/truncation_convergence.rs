@@ -14,7 +14,7 @@ mod common;
 
 use broker::log::PartitionLog;
 use broker::protocol::EpochEndOffset;
-use broker::types::{Epoch, Offset, Record};
+use broker::types::{Epoch, Offset, Record, DEFAULT_RECORD_SIZE_BYTES};
 use common::{check_log, config};
 use proptest::prelude::*;
 
@@ -161,7 +161,7 @@ fn fresh(next: &mut u64, n: usize) -> Vec<Record> {
     (0..n)
         .map(|_| {
             *next += 1;
-            Record { key: None, value: *next }
+            Record::sized(None, *next)
         })
         .collect()
 }
@@ -189,7 +189,9 @@ fn play(terms: &[Term]) -> Result<(Vec<PartitionLog>, usize, usize), TestCaseErr
                     let leader_log = logs[leader].clone();
                     let f = &mut logs[follower];
                     max_rounds = max_rounds.max(reconcile(f, &leader_log)?);
-                    let copied = leader_log.read(f.end_offset(), leader_log.end_offset(), max);
+                    // Every record here is of the default size: a bound of `max` records.
+                    let max_bytes = max as u64 * u64::from(DEFAULT_RECORD_SIZE_BYTES);
+                    let copied = leader_log.read(f.end_offset(), leader_log.end_offset(), max_bytes, false);
                     f.append_replicated(copied);
                 }
                 Step::Sync { .. } => {}
@@ -232,7 +234,7 @@ proptest! {
 // ----- cases worth naming -----------------------------------------------------------------------
 
 fn records(n: usize, from: u64) -> Vec<Record> {
-    (0..n as u64).map(|i| Record { key: None, value: from + i }).collect()
+    (0..n as u64).map(|i| Record::sized(None, from + i)).collect()
 }
 
 /// KIP-279's fast leader change: the follower's latest epoch is one the leader never saw, and the

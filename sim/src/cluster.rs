@@ -74,6 +74,7 @@ impl Cluster {
                 partitions: topic.partitions,
                 partitioner: settings::partitioner(spec),
                 keys: spec.keys,
+                record_size_bytes: spec.record_size_bytes,
                 start_ms: spec.start_ms,
                 messages_per_sec: spec.messages_per_sec,
                 stop_ms: scenario.duration_ms,

@@ -17,6 +17,8 @@ pub fn broker_config(s: &Scenario) -> BrokerConfig {
         replica_fetch_wait_max_ms: b.replica_fetch_wait_max_ms,
         replica_fetch_backoff_ms: b.replica_fetch_backoff_ms,
         replica_socket_timeout_ms: b.replica_socket_timeout_ms,
+        replica_fetch_max_bytes: b.replica_fetch_max_bytes,
+        replica_fetch_response_max_bytes: b.replica_fetch_response_max_bytes,
         broker_heartbeat_interval_ms: b.broker_heartbeat_interval_ms,
         replica_high_watermark_checkpoint_interval_ms: b.replica_high_watermark_checkpoint_interval_ms,
         flush: match b.flush {

@@ -21,6 +21,7 @@ pub struct ProducerApp {
     partitioner: Partitioner,
     round_robin: u32,
     keys: u32,
+    record_size_bytes: u32,
     /// Sends are due at start + i * interval.
     start_ms: Millis,
     interval_ms: f64,
@@ -40,6 +41,7 @@ pub struct ProducerPlan {
     pub partitions: u32,
     pub partitioner: Partitioner,
     pub keys: u32,
+    pub record_size_bytes: u32,
     pub start_ms: Millis,
     pub messages_per_sec: f64,
     pub stop_ms: Millis,
@@ -56,6 +58,7 @@ impl ProducerApp {
             partitioner: plan.partitioner,
             round_robin: 0,
             keys: plan.keys,
+            record_size_bytes: plan.record_size_bytes,
             start_ms: plan.start_ms,
             interval_ms: 1000.0 / plan.messages_per_sec,
             stop_ms: plan.stop_ms,
@@ -118,7 +121,8 @@ impl ProducerApp {
             self.sent += 1;
             ops.push(Op::SendInvoke { tp: tp.clone(), key, value });
             let client = self.client.as_mut().expect("running");
-            client.send(now, tp, Record { key, value }, out);
+            let record = Record { key, value, size_bytes: self.record_size_bytes };
+            client.send(now, tp, record, out);
         }
         self.record(ops);
     }

@@ -1,7 +1,10 @@
-//! Shared by the log property tests: the invariants every `PartitionLog` must keep, checked
-//! against its public API only, and the proptest settings. Each test crate uses a part of it.
+//! Shared by the broker's tests: the invariants every `PartitionLog` must keep, checked against
+//! its public API only; the proptest settings; and (`driver`) one broker driven by hand. Each
+//! test crate uses a part of it.
 
 #![allow(dead_code)]
+
+pub mod driver;
 
 use broker::log::PartitionLog;
 use broker::protocol::EpochEndOffset;

@@ -89,6 +89,10 @@ pub struct BrokerSpec {
     pub replica_fetch_wait_max_ms: u64,
     pub replica_fetch_backoff_ms: u64,
     pub replica_socket_timeout_ms: u64,
+    /// replica.fetch.max.bytes: record bytes one partition contributes to a follower fetch.
+    pub replica_fetch_max_bytes: u64,
+    /// replica.fetch.response.max.bytes: record bytes in one follower fetch response.
+    pub replica_fetch_response_max_bytes: u64,
     pub broker_heartbeat_interval_ms: u64,
     pub replica_high_watermark_checkpoint_interval_ms: u64,
     pub flush: FlushSpec,
@@ -111,6 +115,8 @@ impl Default for BrokerSpec {
             replica_fetch_wait_max_ms: b.replica_fetch_wait_max_ms,
             replica_fetch_backoff_ms: b.replica_fetch_backoff_ms,
             replica_socket_timeout_ms: b.replica_socket_timeout_ms,
+            replica_fetch_max_bytes: b.replica_fetch_max_bytes,
+            replica_fetch_response_max_bytes: b.replica_fetch_response_max_bytes,
             broker_heartbeat_interval_ms: b.broker_heartbeat_interval_ms,
             replica_high_watermark_checkpoint_interval_ms: b.replica_high_watermark_checkpoint_interval_ms,
             flush: FlushSpec::Never,
@@ -199,6 +205,9 @@ pub struct ProducerSpec {
     pub keys: u32,
     #[serde(default = "defaults::start_ms")]
     pub start_ms: u64,
+    /// Bytes each record takes in the log and on the wire; fetch byte limits count them.
+    #[serde(default = "defaults::record_size_bytes")]
+    pub record_size_bytes: u32,
     /// Absent: unbounded, limited by delivery_timeout_ms (Kafka's default).
     #[serde(default)]
     pub retries: Option<u32>,
@@ -457,6 +466,9 @@ pub mod defaults {
     }
     pub fn start_ms() -> u64 {
         1_000
+    }
+    pub fn record_size_bytes() -> u32 {
+        broker::types::DEFAULT_RECORD_SIZE_BYTES
     }
     pub fn request_timeout_ms() -> u64 {
         30_000

@@ -381,6 +381,7 @@ fn producer(s: &Scenario, world: &World<'_>, p: &ProducerSpec, path: &KeyPath) -
         );
     }
     within_fault_phase(s, p.start_ms, &path.key("start_ms"))?;
+    positive(u64::from(p.record_size_bytes), &path.key("record_size_bytes"))?;
     positive(p.request_timeout_ms, &path.key("request_timeout_ms"))?;
     if p.delivery_timeout_ms < p.request_timeout_ms {
         return fail(
