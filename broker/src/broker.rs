@@ -577,10 +577,14 @@ impl Broker {
             .collect();
         let mut answer_now = false;
         let mut touched = Vec::new();
+        let record_diverging = self.config.bugs.contains(&Bug::RecordDivergingFetchOffset);
         for p in &req.partitions {
             match self.validate_fetch(p) {
                 FetchCheck::Ok => {}
-                FetchCheck::Answer => {
+                // A diverging follower is about to truncate: its fetch offset is no log end to
+                // count (KAFKA-13141), unless that defect is switched on.
+                FetchCheck::Diverging if record_diverging => answer_now = true,
+                FetchCheck::Diverging | FetchCheck::Error => {
                     answer_now = true;
                     continue;
                 }
@@ -622,9 +626,9 @@ impl Broker {
     /// divergence.
     fn validate_fetch(&self, p: &FetchPartition) -> FetchCheck {
         match self.fetch_error(p) {
-            None if self.diverging_epoch(p).is_some() => FetchCheck::Answer,
+            None if self.diverging_epoch(p).is_some() => FetchCheck::Diverging,
             None => FetchCheck::Ok,
-            Some(_) => FetchCheck::Answer,
+            Some(_) => FetchCheck::Error,
         }
     }
 
@@ -726,7 +730,8 @@ impl Broker {
             return fetched;
         }
         if let Some(log) = self.disk.log(&p.tp) {
-            let limit = if follower { end } else { hw };
+            let above_hw = follower || self.config.bugs.contains(&Bug::ReadAboveHighWatermark);
+            let limit = if above_hw { end } else { hw };
             fetched.records = budget.take(log, p.fetch_offset, limit).to_vec();
         }
         fetched
@@ -1106,7 +1111,11 @@ impl Broker {
                     alter_in_flight: false,
                     alter_retry_at: 0,
                     followers,
-                    epoch_start_offset: end,
+                    // KAFKA-7128's defect: the ISR rule forgets where this epoch began.
+                    epoch_start_offset: match self.config.bugs.contains(&Bug::IsrJoinBelowEpochStart) {
+                        true => 0,
+                        false => end,
+                    },
                 })
             }
             Some(leader) => Role::Follower { leader },
@@ -1170,9 +1179,13 @@ impl Broker {
     }
 }
 
+/// What a fetched partition calls for before it is read.
 enum FetchCheck {
     Ok,
-    Answer,
+    /// Answered at once with the epoch where the follower's log diverges.
+    Diverging,
+    /// Answered at once with an error.
+    Error,
 }
 
 /// What is left of a fetch response's byte limits as its partitions are read in request order

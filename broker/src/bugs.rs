@@ -1,6 +1,8 @@
 //! Deliberate defects, each off by default and each a one-line change in behaviour, named for
 //! what it breaks. They exist so the harness can show that its checkers catch what they are for:
 //! a sweep of an ordinary fault scenario with one switched on must find a violation labelled bug.
+//! Some are invented; the ones that name a KAFKA ticket are defects Kafka really had and fixed,
+//! brought back.
 //! (The historical high-watermark truncation is not here: it is a protocol, `TruncationMode`.)
 
 use serde::{Deserialize, Serialize};
@@ -21,15 +23,31 @@ pub enum Bug {
     /// The producer retries a failed batch without refreshing its metadata, so it keeps sending
     /// to a broker that is no longer the leader.
     RetryWithoutMetadataRefresh,
+    /// KAFKA-7128 (fixed in 2.1): a leader admits a follower to the ISR once it reaches the
+    /// leader's high watermark, without also requiring the start offset of the leader's epoch. A
+    /// new leader's high watermark may lag the old leader's, so a follower missing committed
+    /// records joins the ISR, and when it is elected next those records are gone.
+    IsrJoinBelowEpochStart,
+    /// KAFKA-13141 (fixed in 2.7.2/2.8.1/3.0): a leader records a follower's fetch offset even when
+    /// the fetch shows the follower's log diverging, though the follower is about to truncate
+    /// below it; the high watermark then counts records the follower does not have.
+    RecordDivergingFetchOffset,
+    /// KAFKA-9835 (fixed in 2.4.2/2.5.1): a consumer's fetch can return records above the high
+    /// watermark (a read racing an append took the log's size twice). Consumers then see records
+    /// that are not committed and may vanish in a failover.
+    ReadAboveHighWatermark,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 5] = [
+    pub const ALL: [Bug; 8] = [
         Bug::AckBeforeReplication,
         Bug::ElectOutsideIsr,
         Bug::FollowerHwPastLogEnd,
         Bug::IgnoreMinIsr,
         Bug::RetryWithoutMetadataRefresh,
+        Bug::IsrJoinBelowEpochStart,
+        Bug::RecordDivergingFetchOffset,
+        Bug::ReadAboveHighWatermark,
     ];
 
     /// The name scenario files use: `ack-before-replication`.
@@ -40,6 +58,9 @@ impl Bug {
             Bug::FollowerHwPastLogEnd => "follower-hw-past-log-end",
             Bug::IgnoreMinIsr => "ignore-min-isr",
             Bug::RetryWithoutMetadataRefresh => "retry-without-metadata-refresh",
+            Bug::IsrJoinBelowEpochStart => "isr-join-below-epoch-start",
+            Bug::RecordDivergingFetchOffset => "record-diverging-fetch-offset",
+            Bug::ReadAboveHighWatermark => "read-above-high-watermark",
         }
     }
 }
