@@ -160,3 +160,40 @@ for_ms = 2_000
     assert!(rejoined, "broker-1 never rejoined the ISR");
     assert_eq!(sends_resolved_otherwise(&h), 0, "every send acknowledged");
 }
+
+/// Heal: after a fault phase at 90 % packet loss, packets may be waiting out chains of
+/// retransmission timeouts of minutes. The liveness phase starts on clean connections: what was
+/// still travelling is retransmitted at once, and the cluster converges right after the heal.
+#[test]
+fn heal_the_liveness_phase_starts_on_clean_connections() {
+    let source = r#"
+name = "lossy-then-heal"
+description = "Heavy packet loss through the fault phase."
+duration_ms = 30_000
+
+[network]
+packet_loss_rate = 0.9
+
+[[topics]]
+name = "orders"
+partitions = 1
+replication_factor = 3
+min_insync_replicas = 2
+
+[[producers]]
+topic = "orders"
+acks = "all"
+messages = 300
+messages_per_sec = 20
+"#;
+    let s = scenario::parse(source, "lossy-then-heal.toml").unwrap_or_else(|e| panic!("{e}"));
+    for seed in 0..3 {
+        let h = sim::run::run(Arc::new(s.clone()), seed).unwrap_or_else(|f| panic!("{f:?}")).history;
+        let converged = h
+            .events
+            .iter()
+            .find(|e| matches!(e.op, Op::Phase(sim::history::Phase::Converged)))
+            .map(|e| e.time_ms);
+        assert!(converged.is_some_and(|t| t < 35_000), "seed {seed}: converged at {converged:?}");
+    }
+}
