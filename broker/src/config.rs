@@ -120,11 +120,15 @@ pub struct ProducerConfig {
     pub retries: u32,
     pub request_timeout_ms: Millis,
     pub delivery_timeout_ms: Millis,
+    /// retry.backoff.ms: the first retry's backoff, doubled per further attempt (KIP-580).
     pub retry_backoff_ms: Millis,
+    /// retry.backoff.max.ms: the ceiling of the retry and metadata-refresh backoffs (KIP-580).
+    pub retry_backoff_max_ms: Millis,
     pub max_in_flight_requests_per_connection: usize,
     /// Upper bound on records in one batch, standing in for batch.size.
     pub batch_max_records: usize,
     pub bootstrap: Vec<NodeId>,
+    pub connections: ConnectionConfig,
     /// Deliberate defects switched on (see `bugs`).
     pub bugs: Bugs,
 }
@@ -137,9 +141,11 @@ impl Default for ProducerConfig {
             request_timeout_ms: 30_000,
             delivery_timeout_ms: 120_000,
             retry_backoff_ms: 100,
+            retry_backoff_max_ms: 1_000,
             max_in_flight_requests_per_connection: 5,
             batch_max_records: 100,
             bootstrap: Vec::new(),
+            connections: ConnectionConfig::default(),
             bugs: Bugs::new(),
         }
     }
@@ -155,7 +161,9 @@ pub struct ConsumerConfig {
     pub fetch_max_bytes: u64,
     pub request_timeout_ms: Millis,
     pub retry_backoff_ms: Millis,
+    pub retry_backoff_max_ms: Millis,
     pub bootstrap: Vec<NodeId>,
+    pub connections: ConnectionConfig,
 }
 
 impl Default for ConsumerConfig {
@@ -166,7 +174,36 @@ impl Default for ConsumerConfig {
             fetch_max_bytes: 52_428_800,
             request_timeout_ms: 30_000,
             retry_backoff_ms: 100,
+            retry_backoff_max_ms: 1_000,
             bootstrap: Vec::new(),
+            connections: ConnectionConfig::default(),
+        }
+    }
+}
+
+/// How a client opens its connections and waits after one fails; Kafka's `CommonClientConfigs`,
+/// shared by the producer and the consumer (3.7 defaults).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionConfig {
+    /// reconnect.backoff.ms: the wait before connecting again to a node whose connection failed,
+    /// doubled per consecutive failure.
+    pub reconnect_backoff_ms: Millis,
+    /// reconnect.backoff.max.ms: the ceiling of that wait.
+    pub reconnect_backoff_max_ms: Millis,
+    /// socket.connection.setup.timeout.ms: how long a connection attempt may go unanswered before
+    /// the client gives it up, doubled per consecutive failed attempt (KIP-601).
+    pub socket_connection_setup_timeout_ms: Millis,
+    /// socket.connection.setup.timeout.max.ms: the ceiling of that timeout (KIP-601).
+    pub socket_connection_setup_timeout_max_ms: Millis,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        ConnectionConfig {
+            reconnect_backoff_ms: 50,
+            reconnect_backoff_max_ms: 1_000,
+            socket_connection_setup_timeout_ms: 10_000,
+            socket_connection_setup_timeout_max_ms: 30_000,
         }
     }
 }

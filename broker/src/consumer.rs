@@ -1,16 +1,22 @@
 //! A simple consumer: no group, no commits. It reads every partition of its topics from offset 0,
 //! from each partition's leader, and sees only records below the high watermark. The final reader
 //! after a run is the same client, asked whether it has read everything.
+//!
+//! It shares the producer's connection and metadata rules (`connections`, `metadata_client`): a
+//! fetch goes only on a ready connection, a lost connection asks for fresh metadata from the
+//! least-loaded node, and a broker whose connection failed is retried after the reconnect backoff.
 
 use crate::config::ConsumerConfig;
+use crate::connections::Connections;
 use crate::effect::{Effect, Outbox};
 use crate::metadata::MetadataImage;
-use crate::metadata_client::MetadataClient;
+use crate::metadata_client::{MetadataClient, PollContext};
 use crate::protocol::{
     Envelope, ErrorCode, FetchPartition, FetchRequest, FetchResponse, Message, Request, Response,
 };
+use crate::random::Random;
 use crate::types::{BrokerId, CorrelationId, Millis, NodeId, Offset, TopicPartition};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// What the consumer observed, for the history.
@@ -39,8 +45,12 @@ pub struct Consumer {
     /// Empty: every topic.
     topics: Vec<Arc<str>>,
     metadata: MetadataClient,
+    connections: Connections,
+    /// Jitter and the least-loaded node's starting point, from the host.
+    random: Box<dyn Random>,
     positions: BTreeMap<TopicPartition, Position>,
     fetches: BTreeMap<CorrelationId, InFlightFetch>,
+    /// After an error answer, when the broker may be fetched from again.
     retry_at: BTreeMap<BrokerId, Millis>,
     next_correlation: CorrelationId,
     events: Vec<ConsumerEvent>,
@@ -49,10 +59,17 @@ pub struct Consumer {
 }
 
 impl Consumer {
-    pub fn new(config: ConsumerConfig, topics: Vec<Arc<str>>) -> Consumer {
-        let metadata =
-            MetadataClient::new(config.bootstrap.clone(), config.request_timeout_ms, config.retry_backoff_ms);
+    /// A client reading `topics` (empty: all), drawing its jitter from `random`.
+    pub fn new(config: ConsumerConfig, topics: Vec<Arc<str>>, random: Box<dyn Random>) -> Consumer {
+        let metadata = MetadataClient::new(
+            config.bootstrap.clone(),
+            config.request_timeout_ms,
+            config.retry_backoff_ms,
+            config.retry_backoff_max_ms,
+        );
         Consumer {
+            connections: Connections::new(&config.connections),
+            random,
             config,
             topics,
             metadata,
@@ -78,6 +95,7 @@ impl Consumer {
     /// The earliest time `on_timer` has work to do.
     pub fn next_deadline(&self) -> Millis {
         let mut d = self.metadata.deadline().unwrap_or(Millis::MAX);
+        d = d.min(self.connections.next_deadline(self.polled_at));
         for f in self.fetches.values() {
             d = d.min(f.deadline);
         }
@@ -90,19 +108,30 @@ impl Consumer {
     }
 
     pub fn on_timer(&mut self, now: Millis, out: &mut Outbox) {
-        if let Some(broker) = self.metadata.expire(now, out) {
+        if let Some(broker) = self.metadata.expire(now, &mut self.connections, &mut *self.random, out) {
             self.connection_lost(now, broker);
         }
-        let expired: Vec<BrokerId> =
+        let timed_out: BTreeSet<BrokerId> =
             self.fetches.values().filter(|f| f.deadline <= now).map(|f| f.broker).collect();
-        for broker in expired {
-            out.push(Effect::CloseConnection { peer: broker });
+        for broker in timed_out {
+            self.connections.close(broker, now, &mut *self.random, out);
             self.connection_lost(now, broker);
+        }
+        for node in self.connections.expire(now, &mut *self.random, out) {
+            self.connection_lost(now, node);
         }
         self.poll(now, out);
     }
 
+    /// The handshake of the connection to `peer` completed: a fetch waiting for it may go.
+    pub fn on_connected(&mut self, now: Millis, peer: NodeId, out: &mut Outbox) {
+        self.connections.connected(peer, &mut *self.random);
+        self.poll(now, out);
+    }
+
+    /// The connection to `peer` was refused, reset or closed by the other side.
     pub fn on_disconnect(&mut self, now: Millis, peer: NodeId, out: &mut Outbox) {
+        self.connections.disconnected(peer, now, &mut *self.random);
         self.connection_lost(now, peer);
         self.poll(now, out);
     }
@@ -124,7 +153,7 @@ impl Consumer {
     }
 
     fn on_metadata(&mut self, now: Millis, correlation: CorrelationId, image: MetadataImage) {
-        if !self.metadata.on_response(now, correlation, image) {
+        if !self.metadata.on_response(now, correlation, image, &mut *self.random) {
             return;
         }
         self.adopt_partitions();
@@ -142,10 +171,11 @@ impl Consumer {
         }
     }
 
+    /// The connection to `broker` is gone, and its fetch with it; the reconnect backoff paces
+    /// the next one, and fresh metadata may name another leader.
     fn connection_lost(&mut self, now: Millis, broker: BrokerId) {
-        self.metadata.connection_lost(now, broker);
+        self.metadata.connection_lost(now, broker, &mut *self.random);
         self.fetches.retain(|_, f| f.broker != broker);
-        self.retry_at.insert(broker, now + self.config.retry_backoff_ms);
     }
 
     fn handle_fetch_response(&mut self, now: Millis, broker: BrokerId, resp: FetchResponse) {
@@ -188,7 +218,19 @@ impl Consumer {
 
     fn poll(&mut self, now: Millis, out: &mut Outbox) {
         self.polled_at = now;
-        self.metadata.poll(now, &mut self.next_correlation, out);
+        let fetching: BTreeSet<BrokerId> = self.fetches.values().map(|f| f.broker).collect();
+        let cx = PollContext {
+            connections: &mut self.connections,
+            random: &mut *self.random,
+            in_flight: &|node| usize::from(fetching.contains(&node)),
+            max_in_flight: usize::MAX,
+            next_correlation: &mut self.next_correlation,
+        };
+        self.metadata.poll(now, cx, out);
+        if self.metadata.is_update_due(now) {
+            // Metadata first: nothing else goes until the refresh is sent.
+            return;
+        }
         let mut by_leader: BTreeMap<BrokerId, Vec<FetchPartition>> = BTreeMap::new();
         for (tp, pos) in &self.positions {
             let Some(state) = self.metadata.image().partitions.get(tp) else {
@@ -205,6 +247,9 @@ impl Consumer {
         for (broker, partitions) in by_leader {
             let busy = self.fetches.values().any(|f| f.broker == broker);
             if busy || self.retry_at.get(&broker).is_some_and(|&t| now < t) {
+                continue;
+            }
+            if !self.connections.ready(broker, now, &mut *self.random, out) {
                 continue;
             }
             let correlation = self.next_correlation;

@@ -6,8 +6,14 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug)]
 pub enum Effect {
-    /// Send on this node's current outgoing connection to `to`, opening one if needed.
+    /// Send on this node's current outgoing connection to `to`, opening one if needed. Until a new
+    /// connection's handshake completes, the host holds what is sent on it.
     Send { to: NodeId, message: Message },
+    /// Open a connection to `peer` without sending anything yet, as Kafka's clients do before a
+    /// request (`NetworkClient.initiateConnect`). The host answers with a connected notice once
+    /// the handshake completes, or a disconnect if it is refused; an unanswered attempt is the
+    /// client's to time out (and close).
+    Connect { peer: NodeId },
     /// Answer on the connection a request arrived on; dropped if that connection has closed.
     Reply { to: ReplyTo, message: Message },
     /// Close the outgoing connection to `peer` (a request timed out): whatever is still in flight on

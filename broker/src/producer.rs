@@ -1,20 +1,37 @@
-//! A producer client without idempotence: per-partition queues drained into batches sent to the
-//! partition's leader, up to `max_in_flight_requests_per_connection` requests per broker, retries
-//! with backoff within the delivery timeout, metadata refresh on errors.
+//! A producer client without idempotence: per-partition queues (Kafka's record accumulator)
+//! drained into batches sent to the partition's leader, up to
+//! `max_in_flight_requests_per_connection` requests per broker, retries with backoff within the
+//! delivery timeout, metadata refresh on errors.
 //!
 //! Each send ends in exactly one `Completion`: `Ok` when acknowledged, `Fail` when no attempt can
 //! have written it, `Info` (indeterminate) when one might have. A retried batch goes back to the
 //! front of its partition's queue, but batches already in flight behind it may land first: that
 //! is how retries reorder records without idempotence.
+//!
+//! How it rides out a broken leader, as Kafka 3.7's `Sender` and `RecordAccumulator` do:
+//! - a batch is sent only on a ready connection (see `connections`); while the leader cannot be
+//!   reached — being connected, refused, in reconnect backoff — its batches wait in their queue, in
+//!   order, and go to whichever broker leads once metadata names one. Only a request actually sent
+//!   on an established connection that then broke is in doubt: a refused connection, or one that
+//!   never carried the batch, leaves it a plain failure if it expires;
+//! - a retry waits `retry_backoff_ms` × 2^(attempts − 1), at most `retry_backoff_max_ms`, ±20 %
+//!   (KIP-580), unless the partition's leader changed since the failed attempt (KIP-951);
+//! - `delivery_timeout_ms` bounds a send from its creation, queued or in flight: a batch in
+//!   flight past it is failed at once as indeterminate (it was sent), and its late answer, if any,
+//!   is ignored (`Sender.getExpiredInflightBatches`);
+//! - while a metadata refresh is due and not yet sent, nothing else is sent.
 
+use crate::backoff::ExponentialBackoff;
 use crate::bugs::Bug;
 use crate::config::ProducerConfig;
+use crate::connections::Connections;
 use crate::effect::{Effect, Outbox};
 use crate::metadata::MetadataImage;
-use crate::metadata_client::MetadataClient;
+use crate::metadata_client::{MetadataClient, PollContext};
 use crate::protocol::{Envelope, ErrorCode, Message, ProduceRequest, ProduceResponse, Request, Response};
-use crate::types::{Acks, BrokerId, CorrelationId, Millis, NodeId, Offset, Record, TopicPartition};
-use std::collections::{BTreeMap, VecDeque};
+use crate::random::Random;
+use crate::types::{Acks, BrokerId, CorrelationId, Epoch, Millis, NodeId, Offset, Record, TopicPartition};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// How one send ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,8 +59,10 @@ struct Pending {
     attempts: u32,
     /// Some attempt may have been appended by a leader.
     maybe_written: bool,
-    /// Retry backoff: not to be sent before this time.
+    /// Retry backoff: not to be sent before this time, unless the leader changes.
     not_before: Millis,
+    /// The partition's leader epoch when the record was last sent.
+    sent_in_epoch: Option<Epoch>,
     last_error: String,
 }
 
@@ -51,6 +70,8 @@ struct Pending {
 struct InFlight {
     broker: BrokerId,
     tp: TopicPartition,
+    /// Emptied when the delivery timeout expires it: the request stays in flight (it still
+    /// occupies the pipeline) but its records are already resolved.
     batch: Vec<Pending>,
     deadline: Millis,
 }
@@ -58,6 +79,10 @@ struct InFlight {
 pub struct Producer {
     config: ProducerConfig,
     metadata: MetadataClient,
+    connections: Connections,
+    retry_backoff: ExponentialBackoff,
+    /// Jitter and the least-loaded node's starting point, from the host.
+    random: Box<dyn Random>,
     queues: BTreeMap<TopicPartition, VecDeque<Pending>>,
     in_flight: BTreeMap<CorrelationId, InFlight>,
     next_correlation: CorrelationId,
@@ -67,10 +92,18 @@ pub struct Producer {
 }
 
 impl Producer {
-    pub fn new(config: ProducerConfig) -> Producer {
-        let metadata =
-            MetadataClient::new(config.bootstrap.clone(), config.request_timeout_ms, config.retry_backoff_ms);
+    /// A client drawing its jitter from `random`, which the host seeds.
+    pub fn new(config: ProducerConfig, random: Box<dyn Random>) -> Producer {
+        let metadata = MetadataClient::new(
+            config.bootstrap.clone(),
+            config.request_timeout_ms,
+            config.retry_backoff_ms,
+            config.retry_backoff_max_ms,
+        );
         Producer {
+            connections: Connections::new(&config.connections),
+            retry_backoff: ExponentialBackoff::new(config.retry_backoff_ms, config.retry_backoff_max_ms),
+            random,
             config,
             metadata,
             queues: BTreeMap::new(),
@@ -89,6 +122,7 @@ impl Producer {
             attempts: 0,
             maybe_written: false,
             not_before: now,
+            sent_in_epoch: None,
             last_error: String::new(),
         };
         self.queues.entry(tp).or_default().push_back(pending);
@@ -124,37 +158,56 @@ impl Producer {
     /// The earliest time `on_timer` has work to do.
     pub fn next_deadline(&self) -> Millis {
         let mut d = self.metadata.deadline().unwrap_or(Millis::MAX);
+        d = d.min(self.connections.next_deadline(self.polled_at));
+        let timeout = self.config.delivery_timeout_ms;
         for f in self.in_flight.values() {
             d = d.min(f.deadline);
+            if let Some(oldest) = f.batch.iter().map(|p| p.created_ms).min() {
+                d = d.min(oldest + timeout);
+            }
         }
         for q in self.queues.values() {
             if let Some(p) = q.front() {
-                // A retry that was due at the last poll and still queued is blocked on a response
-                // or on metadata, not on time.
+                // A retry that was due at the last poll and still queued is blocked on a response,
+                // on metadata or on a connection, not on time.
                 if p.not_before > self.polled_at {
                     d = d.min(p.not_before);
                 }
-                d = d.min(p.created_ms + self.config.delivery_timeout_ms);
+                d = d.min(p.created_ms + timeout);
             }
         }
         d
     }
 
     pub fn on_timer(&mut self, now: Millis, out: &mut Outbox) {
-        if let Some(broker) = self.metadata.expire(now, out) {
+        if let Some(broker) = self.metadata.expire(now, &mut self.connections, &mut *self.random, out) {
             self.connection_lost(now, broker);
         }
-        let expired: Vec<BrokerId> =
+        // A timed-out request closes its connection, failing every request on it.
+        let timed_out: BTreeSet<BrokerId> =
             self.in_flight.values().filter(|f| f.deadline <= now).map(|f| f.broker).collect();
-        for broker in expired {
-            out.push(Effect::CloseConnection { peer: broker });
+        for broker in timed_out {
+            self.connections.close(broker, now, &mut *self.random, out);
             self.connection_lost(now, broker);
         }
+        // An unanswered connection attempt carried nothing: only metadata is in question.
+        for node in self.connections.expire(now, &mut *self.random, out) {
+            self.connection_lost(now, node);
+        }
+        self.expire_in_flight(now);
         self.expire_queued(now);
         self.poll(now, out);
     }
 
+    /// The handshake of the connection to `peer` completed: what waited for it may go.
+    pub fn on_connected(&mut self, now: Millis, peer: NodeId, out: &mut Outbox) {
+        self.connections.connected(peer, &mut *self.random);
+        self.poll(now, out);
+    }
+
+    /// The connection to `peer` was refused, reset or closed by the other side.
     pub fn on_disconnect(&mut self, now: Millis, peer: NodeId, out: &mut Outbox) {
+        self.connections.disconnected(peer, now, &mut *self.random);
         self.connection_lost(now, peer);
         self.poll(now, out);
     }
@@ -176,7 +229,7 @@ impl Producer {
     }
 
     fn on_metadata(&mut self, now: Millis, correlation: CorrelationId, image: MetadataImage) {
-        if self.metadata.on_response(now, correlation, image) {
+        if self.metadata.on_response(now, correlation, image, &mut *self.random) {
             let wanted = !self.every_queue_has_leader();
             self.metadata.set_wanted(wanted);
         }
@@ -208,10 +261,11 @@ impl Producer {
         }
     }
 
-    /// The connection to `broker` is gone: every request on it failed in an unknown state.
+    /// The connection to `broker` is gone: every request on it failed in an unknown state. (A
+    /// connection that was never established carried none.)
     fn connection_lost(&mut self, now: Millis, broker: BrokerId) {
         // Leadership may have moved (an acks=0 producer learns of it only this way).
-        self.metadata.connection_lost(now, broker);
+        self.metadata.connection_lost(now, broker, &mut *self.random);
         if self.config.bugs.contains(&Bug::RetryWithoutMetadataRefresh) {
             let wanted = !self.every_queue_has_leader();
             self.metadata.set_wanted(wanted);
@@ -234,6 +288,12 @@ impl Producer {
         maybe_written: bool,
         error: &str,
     ) {
+        if batch.is_empty() {
+            return;
+        }
+        // One backoff for the batch, by its attempts so far (KIP-580).
+        let attempts = batch.iter().map(|p| p.attempts).max().unwrap_or(1);
+        let backoff = self.retry_backoff.backoff(attempts.saturating_sub(1), &mut *self.random);
         let mut requeue = Vec::new();
         for mut p in batch {
             p.maybe_written |= maybe_written;
@@ -242,13 +302,29 @@ impl Producer {
             if p.attempts > self.config.retries || expired {
                 self.finish(p, error);
             } else {
-                p.not_before = now + self.config.retry_backoff_ms;
+                p.not_before = now + backoff;
                 requeue.push(p);
             }
         }
         let q = self.queues.entry(tp).or_default();
         for p in requeue.into_iter().rev() {
             q.push_front(p);
+        }
+    }
+
+    /// Fails the batches in flight past their delivery timeout, counted from their oldest record's
+    /// creation, as indeterminate: they were sent. The requests stay in flight.
+    fn expire_in_flight(&mut self, now: Millis) {
+        let timeout = self.config.delivery_timeout_ms;
+        let mut expired = Vec::new();
+        for f in self.in_flight.values_mut() {
+            if f.batch.iter().any(|p| now >= p.created_ms + timeout) {
+                expired.append(&mut f.batch);
+            }
+        }
+        for mut p in expired {
+            p.maybe_written = true;
+            self.finish(p, "delivery timeout");
         }
     }
 
@@ -281,7 +357,22 @@ impl Producer {
 
     fn poll(&mut self, now: Millis, out: &mut Outbox) {
         self.polled_at = now;
-        self.metadata.poll(now, &mut self.next_correlation, out);
+        let mut load: BTreeMap<NodeId, usize> = BTreeMap::new();
+        for f in self.in_flight.values() {
+            *load.entry(f.broker).or_default() += 1;
+        }
+        let cx = PollContext {
+            connections: &mut self.connections,
+            random: &mut *self.random,
+            in_flight: &|node| load.get(&node).copied().unwrap_or(0),
+            max_in_flight: self.config.max_in_flight_requests_per_connection,
+            next_correlation: &mut self.next_correlation,
+        };
+        self.metadata.poll(now, cx, out);
+        if self.metadata.is_update_due(now) {
+            // Metadata first: nothing else goes until the refresh is sent.
+            return;
+        }
         let tps: Vec<TopicPartition> =
             self.queues.iter().filter(|(_, q)| !q.is_empty()).map(|(tp, _)| tp.clone()).collect();
         for tp in tps {
@@ -289,12 +380,17 @@ impl Producer {
         }
     }
 
-    /// Sends batches of `tp`'s queue to its leader while the pipeline has room.
+    /// Sends batches of `tp`'s queue to its leader while the pipeline has room and the connection
+    /// is ready; opens the connection when it is not.
     fn drain(&mut self, now: Millis, tp: &TopicPartition, out: &mut Outbox) {
-        let Some(leader) = self.metadata.image().leader_of(tp) else {
+        let Some(state) = self.metadata.image().partitions.get(tp).filter(|s| s.leader.is_some()) else {
             self.metadata.want_refresh();
             return;
         };
+        let (leader, epoch) = (state.leader.expect("filtered"), state.leader_epoch);
+        // A record may go once its backoff has passed, or at once if a newer leader is known than
+        // the one its last attempt went to (KIP-951).
+        let sendable = |p: &Pending| p.not_before <= now || p.sent_in_epoch.is_some_and(|e| e < epoch);
         // With one request in flight Kafka guarantees order: a partition with a batch in flight
         // (to any broker, the old leader included) sends nothing more until it completes.
         let guarantee_order = self.config.max_in_flight_requests_per_connection == 1;
@@ -306,16 +402,19 @@ impl Producer {
             {
                 return;
             }
-            let q = self.queues.get_mut(tp).expect("queued");
-            if q.front().is_none_or(|p| p.not_before > now) {
+            if !self.queues.get(tp).and_then(VecDeque::front).is_some_and(sendable) {
                 return;
             }
+            // The batch waits in its queue until the leader's connection is ready.
+            if !self.connections.ready(leader, now, &mut *self.random, out) {
+                return;
+            }
+            let q = self.queues.get_mut(tp).expect("queued");
             let mut batch = Vec::new();
-            while batch.len() < self.config.batch_max_records
-                && q.front().is_some_and(|p| p.not_before <= now)
-            {
+            while batch.len() < self.config.batch_max_records && q.front().is_some_and(sendable) {
                 let mut p = q.pop_front().expect("checked");
                 p.attempts += 1;
+                p.sent_in_epoch = Some(epoch);
                 batch.push(p);
             }
             let request = Request::Produce(ProduceRequest {

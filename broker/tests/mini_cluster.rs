@@ -5,7 +5,9 @@
 //! miniature: a FIFO of envelopes with one fixed delivery delay (so every connection keeps its
 //! order), a connection id per (from, to) pair, opened on first send and replaced after the client
 //! closes it, replies travelling back on the connection their request came in on (dropped once it
-//! is closed), and each machine's timer run when `now` reaches its `next_deadline()` (a deadline
+//! is closed), a client's connection attempt answered after one delivery delay (connected, or
+//! refused by a host whose broker process died; never answered by one without power), and each
+//! machine's timer run when `now` reaches its `next_deadline()` (a deadline
 //! that does not move past `now` is looked at again a millisecond later, as the node loop does).
 //!
 //! Without faults every send must be acknowledged at the offset where it landed, once, in send
@@ -26,6 +28,7 @@ use broker::disk::Disk;
 use broker::effect::{Effect, Outbox, ReplicaEvent};
 use broker::producer::{Completion, Producer};
 use broker::protocol::{ConnectionId, Envelope, Message, Response};
+use broker::random::SplitMix64;
 use broker::types::{Acks, BrokerId, Millis, NodeId, Offset, Record, TopicPartition};
 use common::config;
 use proptest::prelude::*;
@@ -59,8 +62,12 @@ impl Machine {
 
 enum Input {
     Message(Envelope),
-    /// The connection with `peer` was closed by the other side.
+    /// The connection with `peer` was closed by the other side, or the attempt refused.
     Disconnected {
+        peer: NodeId,
+    },
+    /// The connection attempt to `peer` was answered.
+    Connected {
         peer: NodeId,
     },
     Timer,
@@ -75,10 +82,12 @@ struct Packet {
 }
 
 /// Which messages the network loses: here, chosen follower fetch responses, by their index
-/// among all fetch responses delivered to brokers.
+/// among all fetch responses delivered to brokers (or only among those one leader sent).
 #[derive(Default)]
 struct Drops {
     fetch_responses: BTreeSet<u64>,
+    /// Count only the fetch responses this broker sends.
+    only_from: Option<BrokerId>,
     fetch_responses_seen: u64,
     dropped: u64,
 }
@@ -86,6 +95,7 @@ struct Drops {
 impl Drops {
     fn drops(&mut self, to: NodeId, envelope: &Envelope) -> bool {
         let is_follower_fetch_response = BROKERS.contains(&to)
+            && self.only_from.is_none_or(|b| envelope.from == b)
             && matches!(envelope.message, Message::Response { response: Response::Fetch(_), .. });
         if !is_follower_fetch_response {
             return false;
@@ -161,7 +171,8 @@ impl MiniCluster {
         }
         let producer =
             ProducerConfig { acks: Acks::All, bootstrap: BROKERS.to_vec(), ..ProducerConfig::default() };
-        machines.insert(PRODUCER, Machine::Producer(Box::new(Producer::new(producer))));
+        let random = Box::new(SplitMix64::new(7));
+        machines.insert(PRODUCER, Machine::Producer(Box::new(Producer::new(producer, random))));
         let sends =
             (0..SENDS).map(|v| (v * SEND_INTERVAL_MS, tp((v % PARTITIONS as u64) as u32), v)).collect();
         let mut cluster = MiniCluster {
@@ -266,18 +277,20 @@ impl MiniCluster {
         match self.machines.get_mut(&id).expect("known node") {
             Machine::Controller(c) => match input {
                 Input::Message(e) => c.on_message(now, e, &mut out),
-                Input::Disconnected { .. } => {}
+                Input::Disconnected { .. } | Input::Connected { .. } => {}
                 Input::Timer => c.on_timer(now, &mut out),
             },
             Machine::Broker(b) => match input {
                 Input::Message(e) => b.on_message(now, e, &mut out),
                 Input::Disconnected { peer } => b.on_disconnect(now, peer, &mut out),
+                Input::Connected { .. } => {}
                 Input::Timer => b.on_timer(now, &mut out),
             },
             Machine::Producer(p) => {
                 match input {
                     Input::Message(e) => p.on_message(now, e, &mut out),
                     Input::Disconnected { peer } => p.on_disconnect(now, peer, &mut out),
+                    Input::Connected { peer } => p.on_connected(now, peer, &mut out),
                     Input::Timer => p.on_timer(now, &mut out),
                 }
                 self.completions.extend(p.take_completions());
@@ -311,6 +324,7 @@ impl MiniCluster {
                         });
                     }
                 }
+                Effect::Connect { peer } => self.connect(from, peer),
                 Effect::CloseConnection { peer } => {
                     if let Some(c) = self.outgoing.remove(&(from, peer)) {
                         self.open.remove(&c);
@@ -324,6 +338,28 @@ impl MiniCluster {
                     }
                 }
                 Effect::Event(e) => self.events.push((self.now, from, e)),
+            }
+        }
+    }
+
+    /// Answers `from`'s attempt to connect to `peer` after one delivery delay: connected if `peer`
+    /// is up, refused if its process crashed; a machine without power never answers.
+    fn connect(&mut self, from: NodeId, peer: NodeId) {
+        let at = self.now + DELIVERY_DELAY_MS;
+        match self.down.get(&peer) {
+            Some(d) if d.power_loss => {}
+            Some(_) => {
+                let input = Input::Disconnected { peer };
+                self.queue.push_back(Packet { at, to: from, connection: None, input });
+            }
+            None => {
+                let connection = *self.outgoing.entry((from, peer)).or_insert_with(|| {
+                    self.next_connection += 1;
+                    self.open.insert(self.next_connection);
+                    self.next_connection
+                });
+                let input = Input::Connected { peer };
+                self.queue.push_back(Packet { at, to: from, connection: Some(connection), input });
             }
         }
     }
@@ -607,7 +643,8 @@ proptest! {
 /// its first fetch, and the producer's retries must land every send.
 #[test]
 fn a_crashed_leaders_unreplicated_tail_is_truncated_and_nothing_acknowledged_is_lost() {
-    let mut c = MiniCluster::new(Drops { fetch_responses: [0, 1].into(), ..Drops::default() });
+    let drops = Drops { fetch_responses: [0, 1].into(), only_from: Some(BROKERS[0]), ..Drops::default() };
+    let mut c = MiniCluster::new(drops);
     c.run_until(200);
     assert_eq!(c.leader_of(0), Some(BROKERS[0]));
     let tail = c.broker(BROKERS[0]).status(&tp(0)).expect("replica").log_end_offset;

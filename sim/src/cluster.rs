@@ -32,6 +32,14 @@ pub struct Cluster {
     budget: StepBudget,
     handles: BTreeMap<NodeId, NodeHandle>,
     paused: BTreeSet<NodeId>,
+    /// Kept for the final reader, which starts after the fault phase.
+    entropy: Entropy,
+}
+
+/// The random stream a client node's clients draw their jitter from: one per node, so that one
+/// client's draws never shift another's.
+fn client_stream(layout: &Layout, node: NodeId) -> String {
+    format!("client/{}", layout.name(node))
 }
 
 impl Cluster {
@@ -52,6 +60,7 @@ impl Cluster {
             budget: StepBudget::new(crate::run::step_budget(scenario)),
             handles: BTreeMap::new(),
             paused: BTreeSet::new(),
+            entropy: *entropy,
         };
         let topics = settings::topic_configs(scenario);
         let state = ControllerState::new_cluster(&cluster.layout.brokers, &topics);
@@ -81,13 +90,14 @@ impl Cluster {
                 messages: spec.messages,
                 config: settings::producer_config(scenario, spec, &cluster.layout),
                 rng: entropy.stream(&format!("workload/{}", cluster.layout.name(id))),
+                client_rng: entropy.stream(&client_stream(&cluster.layout, id)),
             });
             cluster.add_node(NodeSlot::client(id, Stored::Producer(Box::new(app))));
         }
         for (spec, &id) in scenario.consumers.iter().zip(&cluster.layout.consumers.clone()) {
             let config = settings::consumer_config(spec.fetch_max_wait_ms, &cluster.layout);
             let topics = spec.topics.iter().map(|t| Arc::from(t.as_str())).collect();
-            let app = ConsumerApp::live(config, topics);
+            let app = ConsumerApp::live(config, topics, entropy.stream(&client_stream(&cluster.layout, id)));
             cluster.add_node(NodeSlot::client(id, Stored::Consumer(Box::new(app))));
         }
         cluster
@@ -121,7 +131,8 @@ impl Cluster {
     /// Starts the final reader: a consumer of every partition from offset 0.
     pub fn start_final_reader(&mut self) {
         let config = settings::consumer_config(500, &self.layout);
-        let app = ConsumerApp::final_reader(config);
+        let rng = self.entropy.stream(&client_stream(&self.layout, FINAL_READER));
+        let app = ConsumerApp::final_reader(config, rng);
         self.add_node(NodeSlot::client(FINAL_READER, Stored::Consumer(Box::new(app))));
     }
 
@@ -246,12 +257,16 @@ impl Cluster {
         self.net.lock().expect("network lock").set_config(base);
     }
 
-    /// Undoes every fault: heals the network, restores its latency and stops packet loss (even a
-    /// scenario's baseline loss: liveness is judged on a sound network), resumes and restarts nodes.
+    /// Undoes every fault: restores the network's latency and stops packet loss (even a
+    /// scenario's baseline loss: liveness is judged on a sound network), heals it, retransmits at
+    /// once what was still waiting out a retransmission timeout (the liveness phase starts on clean
+    /// connections), resumes and restarts nodes.
     pub fn heal_all(&mut self) {
-        self.heal_network();
         self.restore_net_config();
         self.set_net_config(|c| c.packet_loss_rate = 0.0);
+        self.heal_network();
+        let now = self.now();
+        self.net.lock().expect("network lock").retransmit_now(now);
         for node in self.paused.clone() {
             self.resume(node);
         }

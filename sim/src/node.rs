@@ -177,14 +177,17 @@ impl NodeSlot {
     fn step(&mut self, now: Millis, input: Input, out: &mut Outbox, ops: &mut Vec<Op>) {
         let Some(running) = self.running_mut() else { return };
         match running {
+            // Brokers send at once and let the network hold what waits for a handshake: they need
+            // no connected notice.
             Running::Broker(b) => match input {
                 Input::Delivery(Delivery::Message(e)) => b.on_message(now, e, out),
-                Input::Delivery(Delivery::Disconnected { peer }) => b.on_disconnect(now, peer, out),
+                Input::Delivery(Delivery::Disconnected { peer, .. }) => b.on_disconnect(now, peer, out),
+                Input::Delivery(Delivery::Connected { .. }) => {}
                 Input::Timer => b.on_timer(now, out),
             },
             Running::Controller(c) => match input {
                 Input::Delivery(Delivery::Message(e)) => c.on_message(now, e, out),
-                Input::Delivery(Delivery::Disconnected { .. }) => {}
+                Input::Delivery(Delivery::Disconnected { .. } | Delivery::Connected { .. }) => {}
                 Input::Timer => c.on_timer(now, out),
             },
             Running::Producer(app) => {
@@ -193,7 +196,8 @@ impl NodeSlot {
                         let Some(client) = app.client_mut() else { return };
                         match d {
                             Delivery::Message(e) => client.on_message(now, e, out),
-                            Delivery::Disconnected { peer } => client.on_disconnect(now, peer, out),
+                            Delivery::Connected { peer } => client.on_connected(now, peer, out),
+                            Delivery::Disconnected { peer, .. } => client.on_disconnect(now, peer, out),
                         }
                     }
                     Input::Timer => app.on_timer(now, out, ops),
@@ -204,7 +208,10 @@ impl NodeSlot {
                 let Some(client) = app.client_mut() else { return };
                 match input {
                     Input::Delivery(Delivery::Message(e)) => client.on_message(now, e, out),
-                    Input::Delivery(Delivery::Disconnected { peer }) => client.on_disconnect(now, peer, out),
+                    Input::Delivery(Delivery::Connected { peer }) => client.on_connected(now, peer, out),
+                    Input::Delivery(Delivery::Disconnected { peer, .. }) => {
+                        client.on_disconnect(now, peer, out)
+                    }
                     Input::Timer => client.on_timer(now, out),
                 }
                 app.record(ops);
@@ -267,6 +274,7 @@ impl NodeContext {
             for effect in out.drain(..) {
                 match effect {
                     Effect::Send { to, message } => net.send(now, self.id, to, message),
+                    Effect::Connect { peer } => net.connect(now, self.id, peer),
                     Effect::Reply { to, message } => net.reply(now, self.id, to.node, to.connection, message),
                     Effect::CloseConnection { peer } => net.close_outgoing(self.id, peer),
                     Effect::CloseInbound { to } => net.close_incoming(now, self.id, to.node, to.connection),

@@ -4,7 +4,10 @@
 use crate::history::{Op, ReadRecord};
 use broker::config::ConsumerConfig;
 use broker::consumer::{Consumer, ConsumerEvent};
+use broker::random::SplitMix64;
 use broker::types::TopicPartition;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -12,22 +15,31 @@ pub struct ConsumerApp {
     config: ConsumerConfig,
     topics: Vec<Arc<str>>,
     client: Option<Consumer>,
+    /// Seeds each new client's jitter.
+    client_rng: ChaCha8Rng,
     /// `Some` for the final reader: what it has read so far, per partition.
     final_read: Option<BTreeMap<TopicPartition, Vec<ReadRecord>>>,
 }
 
 impl ConsumerApp {
-    pub fn live(config: ConsumerConfig, topics: Vec<Arc<str>>) -> ConsumerApp {
-        ConsumerApp { config, topics, client: None, final_read: None }
+    pub fn live(config: ConsumerConfig, topics: Vec<Arc<str>>, client_rng: ChaCha8Rng) -> ConsumerApp {
+        ConsumerApp { config, topics, client: None, client_rng, final_read: None }
     }
 
-    pub fn final_reader(config: ConsumerConfig) -> ConsumerApp {
-        ConsumerApp { config, topics: Vec::new(), client: None, final_read: Some(BTreeMap::new()) }
+    pub fn final_reader(config: ConsumerConfig, client_rng: ChaCha8Rng) -> ConsumerApp {
+        ConsumerApp {
+            config,
+            topics: Vec::new(),
+            client: None,
+            client_rng,
+            final_read: Some(BTreeMap::new()),
+        }
     }
 
     /// A new process: a new client, reading again from offset 0.
     pub fn start_client(&mut self) {
-        self.client = Some(Consumer::new(self.config.clone(), self.topics.clone()));
+        let random = Box::new(SplitMix64::new(self.client_rng.gen()));
+        self.client = Some(Consumer::new(self.config.clone(), self.topics.clone(), random));
         if let Some(acc) = self.final_read.as_mut() {
             acc.clear();
         }

@@ -4,7 +4,8 @@ use crate::layout::Layout;
 use crate::net::NetConfig;
 use crate::scenario::{FlushSpec, NetworkSpec, PartitionerSpec, ProducerSpec, Scenario, TruncationSpec};
 use broker::config::{
-    BrokerConfig, ConsumerConfig, ControllerConfig, FlushPolicy, ProducerConfig, TopicConfig, TruncationMode,
+    BrokerConfig, ConnectionConfig, ConsumerConfig, ControllerConfig, FlushPolicy, ProducerConfig,
+    TopicConfig, TruncationMode,
 };
 use broker::partitioner::Partitioner;
 use broker::types::TopicPartition;
@@ -81,8 +82,15 @@ pub fn producer_config(s: &Scenario, spec: &ProducerSpec, layout: &Layout) -> Pr
         request_timeout_ms: spec.request_timeout_ms,
         delivery_timeout_ms: spec.delivery_timeout_ms,
         retry_backoff_ms: spec.retry_backoff_ms,
+        retry_backoff_max_ms: spec.retry_backoff_max_ms,
         max_in_flight_requests_per_connection: spec.max_in_flight_requests_per_connection as usize,
         bootstrap: layout.brokers.clone(),
+        connections: ConnectionConfig {
+            reconnect_backoff_ms: spec.reconnect_backoff_ms,
+            reconnect_backoff_max_ms: spec.reconnect_backoff_max_ms,
+            socket_connection_setup_timeout_ms: spec.socket_connection_setup_timeout_ms,
+            socket_connection_setup_timeout_max_ms: spec.socket_connection_setup_timeout_max_ms,
+        },
         ..ProducerConfig::default()
     }
 }

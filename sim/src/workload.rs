@@ -10,6 +10,7 @@ use broker::config::ProducerConfig;
 use broker::effect::Outbox;
 use broker::partitioner::Partitioner;
 use broker::producer::{Completion, Producer};
+use broker::random::SplitMix64;
 use broker::types::{Millis, Record, TopicPartition};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -30,6 +31,9 @@ pub struct ProducerApp {
     sent: u64,
     value_base: u64,
     rng: ChaCha8Rng,
+    /// Seeds each new client's jitter: a stream of its own, so that the client's draws never shift
+    /// the workload's keys.
+    client_rng: ChaCha8Rng,
     config: ProducerConfig,
     client: Option<Producer>,
 }
@@ -48,6 +52,7 @@ pub struct ProducerPlan {
     pub messages: u64,
     pub config: ProducerConfig,
     pub rng: ChaCha8Rng,
+    pub client_rng: ChaCha8Rng,
 }
 
 impl ProducerApp {
@@ -66,13 +71,15 @@ impl ProducerApp {
             sent: 0,
             value_base: (plan.index as u64 + 1) << 32,
             rng: plan.rng,
+            client_rng: plan.client_rng,
             config: plan.config,
             client: None,
         }
     }
 
     pub fn start_client(&mut self) {
-        self.client = Some(Producer::new(self.config.clone()));
+        let random = Box::new(SplitMix64::new(self.client_rng.gen()));
+        self.client = Some(Producer::new(self.config.clone(), random));
     }
 
     /// The process died: unresolved sends are indeterminate.

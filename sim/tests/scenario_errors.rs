@@ -561,6 +561,18 @@ fn producer_settings() {
         Some("producers[0].request_timeout_ms"),
         "expected at least 1",
     );
+    check(
+        &producer("socket_connection_setup_timeout_ms = 0"),
+        Some(9),
+        Some("producers[0].socket_connection_setup_timeout_ms"),
+        "socket_connection_setup_timeout_ms is 0; expected at least 1",
+    );
+    check(
+        &producer("socket_connection_setup_timeout_max_ms = 0"),
+        Some(9),
+        Some("producers[0].socket_connection_setup_timeout_max_ms"),
+        "expected at least 1",
+    );
 }
 
 #[test]

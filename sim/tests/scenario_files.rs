@@ -107,6 +107,21 @@ fn every_key_fixture_reads_as_written() {
     assert_eq!(s.producers[1].acks.0, Acks::None);
     assert_eq!(s.producers[2].acks.0, Acks::Leader);
     assert_eq!(s.producers[0].messages_per_sec, 25.5);
+    let p = &s.producers[0];
+    assert_eq!((p.retry_backoff_ms, p.retry_backoff_max_ms), (50, 2_000));
+    assert_eq!((p.reconnect_backoff_ms, p.reconnect_backoff_max_ms), (20, 500));
+    assert_eq!(
+        (p.socket_connection_setup_timeout_ms, p.socket_connection_setup_timeout_max_ms),
+        (5_000, 15_000)
+    );
+    // Kafka's defaults where the file is silent.
+    let q = &s.producers[1];
+    assert_eq!((q.retry_backoff_ms, q.retry_backoff_max_ms), (100, 1_000));
+    assert_eq!((q.reconnect_backoff_ms, q.reconnect_backoff_max_ms), (50, 1_000));
+    assert_eq!(
+        (q.socket_connection_setup_timeout_ms, q.socket_connection_setup_timeout_max_ms),
+        (10_000, 30_000)
+    );
     assert_eq!(s.faults.len(), 10);
     assert_eq!(s.faults[1].fault, FaultKind::Partition);
     assert_eq!(s.faults[1].groups.as_ref().unwrap()[1], ["broker-3", "controller", "checkout"]);

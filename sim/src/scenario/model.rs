@@ -215,8 +215,24 @@ pub struct ProducerSpec {
     pub request_timeout_ms: u64,
     #[serde(default = "defaults::delivery_timeout_ms")]
     pub delivery_timeout_ms: u64,
+    /// retry.backoff.ms: the first retry's backoff, doubled per attempt (KIP-580).
     #[serde(default = "defaults::retry_backoff_ms")]
     pub retry_backoff_ms: u64,
+    /// retry.backoff.max.ms: the ceiling of the retry and metadata-refresh backoffs (KIP-580).
+    #[serde(default = "defaults::retry_backoff_max_ms")]
+    pub retry_backoff_max_ms: u64,
+    /// reconnect.backoff.ms: the wait before reconnecting to a broker whose connection failed.
+    #[serde(default = "defaults::reconnect_backoff_ms")]
+    pub reconnect_backoff_ms: u64,
+    /// reconnect.backoff.max.ms: the ceiling of that wait, doubled per consecutive failure.
+    #[serde(default = "defaults::reconnect_backoff_max_ms")]
+    pub reconnect_backoff_max_ms: u64,
+    /// socket.connection.setup.timeout.ms: how long a connection attempt may go unanswered (KIP-601).
+    #[serde(default = "defaults::socket_connection_setup_timeout_ms")]
+    pub socket_connection_setup_timeout_ms: u64,
+    /// socket.connection.setup.timeout.max.ms: its ceiling, doubled per failed attempt (KIP-601).
+    #[serde(default = "defaults::socket_connection_setup_timeout_max_ms")]
+    pub socket_connection_setup_timeout_max_ms: u64,
     #[serde(default = "defaults::max_in_flight")]
     pub max_in_flight_requests_per_connection: u32,
     #[serde(default = "defaults::partitioner")]
@@ -478,6 +494,21 @@ pub mod defaults {
     }
     pub fn retry_backoff_ms() -> u64 {
         100
+    }
+    pub fn retry_backoff_max_ms() -> u64 {
+        1_000
+    }
+    pub fn reconnect_backoff_ms() -> u64 {
+        50
+    }
+    pub fn reconnect_backoff_max_ms() -> u64 {
+        1_000
+    }
+    pub fn socket_connection_setup_timeout_ms() -> u64 {
+        10_000
+    }
+    pub fn socket_connection_setup_timeout_max_ms() -> u64 {
+        30_000
     }
     pub fn max_in_flight() -> u32 {
         5

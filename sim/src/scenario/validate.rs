@@ -383,6 +383,9 @@ fn producer(s: &Scenario, world: &World<'_>, p: &ProducerSpec, path: &KeyPath) -
     within_fault_phase(s, p.start_ms, &path.key("start_ms"))?;
     positive(u64::from(p.record_size_bytes), &path.key("record_size_bytes"))?;
     positive(p.request_timeout_ms, &path.key("request_timeout_ms"))?;
+    // A zero setup timeout would give a connection up the instant it is asked for, again and again.
+    positive(p.socket_connection_setup_timeout_ms, &path.key("socket_connection_setup_timeout_ms"))?;
+    positive(p.socket_connection_setup_timeout_max_ms, &path.key("socket_connection_setup_timeout_max_ms"))?;
     if p.delivery_timeout_ms < p.request_timeout_ms {
         return fail(
             path.key("delivery_timeout_ms"),
