@@ -97,7 +97,7 @@ impl World {
     }
 
     fn send(&mut self, value: u64) {
-        let record = Record { key: None, value };
+        let record = Record::sized(None, value);
         self.producer.send(self.now, tp(), record, &mut self.out);
         self.react();
     }
