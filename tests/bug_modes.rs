@@ -130,6 +130,11 @@ fn read_above_high_watermark_is_caught() {
 }
 
 #[test]
+fn reorder_with_one_in_flight_is_caught() {
+    found_shrunk_and_replayed(Bug::ReorderWithOneInFlight);
+}
+
+#[test]
 fn high_watermark_truncation_is_caught() {
     let mut s = chaos();
     s.broker.truncation = TruncationSpec::HighWatermark;
@@ -147,7 +152,7 @@ const SHOWN_ON_ONE_BROKER: [Bug; 2] = [Bug::IsrJoinBelowEpochStart, Bug::RecordD
 fn every_bug_mode_has_a_test() {
     // Adding a bug mode means adding its sweep test above, or listing it in SHOWN_ON_ONE_BROKER
     // with its test in broker/tests/historical_defects.rs.
-    assert_eq!(Bug::ALL.len(), 6 + SHOWN_ON_ONE_BROKER.len());
+    assert_eq!(Bug::ALL.len(), 7 + SHOWN_ON_ONE_BROKER.len());
 }
 
 #[test]

@@ -36,10 +36,15 @@ pub enum Bug {
     /// watermark (a read racing an append took the log's size twice). Consumers then see records
     /// that are not committed and may vanish in a failover.
     ReadAboveHighWatermark,
+    /// KAFKA-3197 (fixed in 0.9.0.1): with max.in.flight.requests.per.connection=1, a producer
+    /// whose partition moved to another broker sends the partition's next batch to the new leader
+    /// while the previous one is still in flight to the old, so retries reorder records although
+    /// one request in flight promised order.
+    ReorderWithOneInFlight,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 8] = [
+    pub const ALL: [Bug; 9] = [
         Bug::AckBeforeReplication,
         Bug::ElectOutsideIsr,
         Bug::FollowerHwPastLogEnd,
@@ -48,6 +53,7 @@ impl Bug {
         Bug::IsrJoinBelowEpochStart,
         Bug::RecordDivergingFetchOffset,
         Bug::ReadAboveHighWatermark,
+        Bug::ReorderWithOneInFlight,
     ];
 
     /// The name scenario files use: `ack-before-replication`.
@@ -61,6 +67,7 @@ impl Bug {
             Bug::IsrJoinBelowEpochStart => "isr-join-below-epoch-start",
             Bug::RecordDivergingFetchOffset => "record-diverging-fetch-offset",
             Bug::ReadAboveHighWatermark => "read-above-high-watermark",
+            Bug::ReorderWithOneInFlight => "reorder-with-one-in-flight",
         }
     }
 }

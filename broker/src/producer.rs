@@ -392,8 +392,10 @@ impl Producer {
         // the one its last attempt went to (KIP-951).
         let sendable = |p: &Pending| p.not_before <= now || p.sent_in_epoch.is_some_and(|e| e < epoch);
         // With one request in flight Kafka guarantees order: a partition with a batch in flight
-        // (to any broker, the old leader included) sends nothing more until it completes.
-        let guarantee_order = self.config.max_in_flight_requests_per_connection == 1;
+        // (to any broker, the old leader included) sends nothing more until it completes (the
+        // accumulator mutes it, since KAFKA-3197; the bug mode brings the defect back).
+        let guarantee_order = self.config.max_in_flight_requests_per_connection == 1
+            && !self.config.bugs.contains(&Bug::ReorderWithOneInFlight);
         loop {
             let in_flight = self.in_flight.values().filter(|f| f.broker == leader).count();
             if self.config.acks != Acks::None
