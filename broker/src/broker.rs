@@ -20,7 +20,7 @@ use crate::replica::{next_high_watermark, FollowerProgress, LeaderState, Replica
 use crate::types::{
     Acks, BrokerId, CorrelationId, Epoch, Incarnation, Millis, NodeId, Offset, TopicPartition,
 };
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 /// How soon a broker resends an ISR change whose request failed (Kafka's AlterPartition retry).
@@ -50,9 +50,20 @@ enum OutstandingKind {
     Registration,
     Heartbeat,
     MetadataFetch,
-    AlterPartition(TopicPartition),
+    AlterPartition(AlterProposal),
     /// A follower fetch, with the epoch and offset each partition was fetched at.
     Fetch(Vec<(TopicPartition, Epoch, Offset)>),
+}
+
+/// An ISR change as sent to the controller: its answer applies only if this is still the change
+/// pending, in the same leader and partition epochs (Kafka's `Partition.handleAlterPartitionUpdate`
+/// ignores answers to proposals the state has moved on from).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct AlterProposal {
+    tp: TopicPartition,
+    leader_epoch: Epoch,
+    partition_epoch: crate::types::PartitionEpoch,
+    new_isr: Vec<BrokerId>,
 }
 
 /// One follower fetch session towards one leader.
@@ -112,7 +123,13 @@ pub struct Broker {
     metadata_fetch_retry_at: Millis,
     replicas: BTreeMap<TopicPartition, Replica>,
     fetchers: BTreeMap<BrokerId, Fetcher>,
+    /// Followed partitions whose leader answered FENCED_LEADER_EPOCH: not fetched until new
+    /// metadata moves them to a newer epoch.
+    fetch_fenced: BTreeSet<TopicPartition>,
     outstanding: BTreeMap<CorrelationId, Outstanding>,
+    /// Partitions with an AlterPartition on its way: one at a time per partition, whatever
+    /// happened to the proposal meanwhile (Kafka's `AlterPartitionManager`).
+    alter_in_flight: BTreeSet<TopicPartition>,
     next_correlation: CorrelationId,
     delayed_produces: Vec<DelayedProduce>,
     delayed_fetches: Vec<DelayedFetch>,
@@ -170,7 +187,9 @@ impl Broker {
             metadata_fetch_retry_at: now,
             replicas: BTreeMap::new(),
             fetchers: BTreeMap::new(),
+            fetch_fenced: BTreeSet::new(),
             outstanding: BTreeMap::new(),
+            alter_in_flight: BTreeSet::new(),
             next_correlation: 0,
             delayed_produces: Vec::new(),
             delayed_fetches: Vec::new(),
@@ -318,8 +337,12 @@ impl Broker {
         for o in self.outstanding.values() {
             d = d.min(o.deadline);
         }
-        for l in self.replicas.values().filter_map(Replica::leader_state) {
-            if l.pending_isr.is_some() && !l.alter_in_flight && l.alter_retry_at > self.polled_at {
+        for (tp, r) in &self.replicas {
+            let Some(l) = r.leader_state() else { continue };
+            if l.pending_isr.is_some()
+                && !self.alter_in_flight.contains(tp)
+                && l.alter_retry_at > self.polled_at
+            {
                 d = d.min(l.alter_retry_at);
             }
         }
@@ -383,6 +406,9 @@ impl Broker {
         let mut by_leader: BTreeMap<BrokerId, Vec<FetchPartition>> = BTreeMap::new();
         for (tp, r) in &self.replicas {
             if let Role::Follower { leader } = r.role {
+                if self.fetch_fenced.contains(tp) {
+                    continue;
+                }
                 let log = self.disk.log(tp);
                 let last_fetched_epoch = match self.config.truncation {
                     TruncationMode::LeaderEpoch => log.and_then(|l| l.latest_epoch()),
@@ -450,11 +476,13 @@ impl Broker {
                 self.metadata_fetch_in_flight = false;
                 self.metadata_fetch_retry_at = now + self.config.replica_fetch_backoff_ms;
             }
-            OutstandingKind::AlterPartition(tp) => {
-                // Kafka never gives up on an ISR change: resend it shortly.
-                if let Some(l) = self.replicas.get_mut(&tp).and_then(Replica::leader_state_mut) {
-                    l.alter_in_flight = false;
-                    l.alter_retry_at = now + ALTER_PARTITION_RETRY_MS;
+            OutstandingKind::AlterPartition(proposal) => {
+                // Kafka never gives up on an ISR change: resend it shortly (at once if the change
+                // pending now is another one).
+                self.alter_in_flight.remove(&proposal.tp);
+                let still_pending = self.is_pending(&proposal);
+                if let Some(l) = self.replicas.get_mut(&proposal.tp).and_then(Replica::leader_state_mut) {
+                    l.alter_retry_at = if still_pending { now + ALTER_PARTITION_RETRY_MS } else { now };
                 }
             }
             OutstandingKind::Fetch(_) => {
@@ -579,7 +607,7 @@ impl Broker {
         let mut touched = Vec::new();
         let record_diverging = self.config.bugs.contains(&Bug::RecordDivergingFetchOffset);
         for p in &req.partitions {
-            match self.validate_fetch(p) {
+            match self.validate_fetch(req.replica, p) {
                 FetchCheck::Ok => {}
                 // A diverging follower is about to truncate: its fetch offset is no log end to
                 // count (KAFKA-13141), unless that defect is switched on.
@@ -624,15 +652,17 @@ impl Broker {
 
     /// Whether a fetched partition can be served, or must be answered at once with an error or a
     /// divergence.
-    fn validate_fetch(&self, p: &FetchPartition) -> FetchCheck {
-        match self.fetch_error(p) {
+    fn validate_fetch(&self, replica: Option<BrokerId>, p: &FetchPartition) -> FetchCheck {
+        match self.fetch_error(replica, p) {
             None if self.diverging_epoch(p).is_some() => FetchCheck::Diverging,
             None => FetchCheck::Ok,
             Some(_) => FetchCheck::Error,
         }
     }
 
-    fn fetch_error(&self, p: &FetchPartition) -> Option<ErrorCode> {
+    /// Why a fetch of `p` by `replica` (a follower's broker id; `None` for a consumer) cannot be
+    /// served, if it cannot.
+    fn fetch_error(&self, replica: Option<BrokerId>, p: &FetchPartition) -> Option<ErrorCode> {
         let Some(r) = self.replicas.get(&p.tp) else {
             return Some(ErrorCode::NotLeaderOrFollower);
         };
@@ -645,21 +675,28 @@ impl Broker {
         if !r.is_leader() {
             return Some(ErrorCode::NotLeaderOrFollower);
         }
-        if p.last_fetched_epoch.is_none() && p.fetch_offset > self.log_end(&p.tp) {
-            return Some(ErrorCode::OffsetOutOfRange);
+        // Only the partition's own replicas may fetch as followers (Kafka's
+        // `Partition.getFollowerReplicaOrThrow`).
+        if replica.is_some_and(|b| !r.replicas.contains(&b)) {
+            return Some(ErrorCode::NotLeaderOrFollower);
         }
-        None
+        match p.last_fetched_epoch {
+            None if p.fetch_offset > self.log_end(&p.tp) => Some(ErrorCode::OffsetOutOfRange),
+            // An epoch this log cannot place (newer than any it knows) leaves no end offset to
+            // compare with: Kafka answers OFFSET_OUT_OF_RANGE (`Partition.fetchRecords`).
+            Some(epoch) if self.disk.log(&p.tp).and_then(|l| l.end_offset_for_epoch(epoch)).is_none() => {
+                Some(ErrorCode::OffsetOutOfRange)
+            }
+            _ => None,
+        }
     }
 
     /// The leader's side of truncation on fetch: the follower's last epoch must end, in the
     /// leader's log, no earlier than where the follower's log does.
     fn diverging_epoch(&self, p: &FetchPartition) -> Option<EpochEndOffset> {
         let epoch = p.last_fetched_epoch?;
-        let log = self.disk.log(&p.tp);
-        // No epoch at or before the follower's: everything the follower has diverges.
-        let theirs = log
-            .and_then(|l| l.end_offset_for_epoch(epoch))
-            .unwrap_or(EpochEndOffset { epoch: 0, end_offset: 0 });
+        // An epoch this log cannot place is answered as an error (`fetch_error`).
+        let theirs = self.disk.log(&p.tp)?.end_offset_for_epoch(epoch)?;
         (theirs.epoch != epoch || theirs.end_offset < p.fetch_offset).then_some(theirs)
     }
 
@@ -691,7 +728,7 @@ impl Broker {
                 let hw = hw_before
                     .and_then(|hws| hws.get(&p.tp).copied())
                     .unwrap_or_else(|| self.replicas.get(&p.tp).map_or(0, |r| r.high_watermark));
-                self.read_partition(p, f.replica.is_some(), hw, &mut budget)
+                self.read_partition(p, f.replica, hw, &mut budget)
             })
             .collect();
         let response = Response::Fetch(FetchResponse { partitions });
@@ -704,14 +741,15 @@ impl Broker {
     fn read_partition(
         &self,
         p: &FetchPartition,
-        follower: bool,
+        replica: Option<BrokerId>,
         hw: Offset,
         budget: &mut FetchBudget,
     ) -> FetchedPartition {
+        let follower = replica.is_some();
         let end = self.log_end(&p.tp);
         let mut fetched = FetchedPartition {
             tp: p.tp.clone(),
-            error: self.fetch_error(p),
+            error: self.fetch_error(replica, p),
             high_watermark: hw,
             log_end_offset: end,
             diverging_epoch: None,
@@ -745,7 +783,8 @@ impl Broker {
         let (ready, kept): (Vec<_>, Vec<_>) =
             std::mem::take(&mut self.delayed_fetches).into_iter().partition(|f| {
                 f.partitions.iter().any(|p| {
-                    &p.tp == tp && (self.fetch_error(p).is_some() || self.has_data(p, f.replica.is_some()))
+                    &p.tp == tp
+                        && (self.fetch_error(f.replica, p).is_some() || self.has_data(p, f.replica.is_some()))
                 })
             });
         self.delayed_fetches = kept;
@@ -835,33 +874,47 @@ impl Broker {
     fn propose_isr(&mut self, now: Millis, tp: &TopicPartition, new_isr: Vec<BrokerId>, out: &mut Outbox) {
         let l = self.replicas.get_mut(tp).and_then(Replica::leader_state_mut).expect("leader of tp");
         l.pending_isr = Some(new_isr);
-        l.alter_in_flight = false;
         l.alter_retry_at = now;
         self.send_alter_partitions(now, out);
     }
 
+    /// Whether `proposal` is the ISR change `tp`'s leader state has pending right now.
+    fn is_pending(&self, proposal: &AlterProposal) -> bool {
+        self.replicas.get(&proposal.tp).is_some_and(|r| {
+            r.leader_epoch == proposal.leader_epoch
+                && r.leader_state().is_some_and(|l| {
+                    l.partition_epoch == proposal.partition_epoch
+                        && l.pending_isr.as_ref() == Some(&proposal.new_isr)
+                })
+        })
+    }
+
     /// Sends every pending ISR change that is due and not already on its way.
     fn send_alter_partitions(&mut self, now: Millis, out: &mut Outbox) {
-        let mut requests = Vec::new();
-        for (tp, r) in &mut self.replicas {
-            let leader_epoch = r.leader_epoch;
-            let Some(l) = r.leader_state_mut() else { continue };
+        let mut proposals = Vec::new();
+        for (tp, r) in &self.replicas {
+            let Some(l) = r.leader_state() else { continue };
             let Some(new_isr) = &l.pending_isr else { continue };
-            if l.alter_in_flight || now < l.alter_retry_at {
+            if self.alter_in_flight.contains(tp) || now < l.alter_retry_at {
                 continue;
             }
-            l.alter_in_flight = true;
-            requests.push(AlterPartitionRequest {
-                broker: self.id,
+            proposals.push(AlterProposal {
                 tp: tp.clone(),
-                leader_epoch,
+                leader_epoch: r.leader_epoch,
                 partition_epoch: l.partition_epoch,
                 new_isr: new_isr.clone(),
             });
         }
-        for req in requests {
-            let kind = OutstandingKind::AlterPartition(req.tp.clone());
-            self.send_to_controller(now, Request::AlterPartition(req), kind, out);
+        for p in proposals {
+            self.alter_in_flight.insert(p.tp.clone());
+            let request = Request::AlterPartition(AlterPartitionRequest {
+                broker: self.id,
+                tp: p.tp.clone(),
+                leader_epoch: p.leader_epoch,
+                partition_epoch: p.partition_epoch,
+                new_isr: p.new_isr.clone(),
+            });
+            self.send_to_controller(now, request, OutstandingKind::AlterPartition(p), out);
         }
     }
 
@@ -899,8 +952,8 @@ impl Broker {
                     }
                 }
             }
-            (OutstandingKind::AlterPartition(tp), Response::AlterPartition(resp)) => {
-                self.handle_alter_partition(now, &tp, resp, out);
+            (OutstandingKind::AlterPartition(proposal), Response::AlterPartition(resp)) => {
+                self.handle_alter_partition(now, proposal, resp, out);
             }
             (OutstandingKind::Fetch(fetched), Response::Fetch(resp)) => {
                 let f = self.fetchers.entry(o.peer).or_default();
@@ -917,18 +970,20 @@ impl Broker {
     fn handle_alter_partition(
         &mut self,
         now: Millis,
-        tp: &TopicPartition,
+        proposal: AlterProposal,
         resp: AlterPartitionResponse,
         out: &mut Outbox,
     ) {
-        let Some(r) = self.replicas.get_mut(tp) else {
+        self.alter_in_flight.remove(&proposal.tp);
+        // An answer to a change the state has moved on from (newer metadata replaced it, or a
+        // new epoch began) says nothing about the change pending now, which is sent next.
+        if !self.is_pending(&proposal) {
             return;
-        };
+        }
+        let tp = &proposal.tp;
+        let r = self.replicas.get_mut(tp).expect("pending");
         let epoch = r.leader_epoch;
-        let Some(l) = r.leader_state_mut() else {
-            return;
-        };
-        l.alter_in_flight = false;
+        let l = r.leader_state_mut().expect("pending");
         match resp.error {
             None if resp.leader_epoch == epoch && resp.partition_epoch >= l.partition_epoch => {
                 l.isr = resp.isr;
@@ -965,7 +1020,15 @@ impl Broker {
             }
             if let Some(error) = p.error {
                 match error {
-                    ErrorCode::OffsetOutOfRange => self.truncate(&tp, p.log_end_offset, out),
+                    ErrorCode::OffsetOutOfRange => {
+                        let target = self.out_of_range_truncation_offset(&tp, p.log_end_offset);
+                        self.truncate(&tp, target, out)
+                    }
+                    // The leader is in a newer epoch: stop fetching this partition until new
+                    // metadata arrives (Kafka's AbstractFetcherThread marks it failed).
+                    ErrorCode::FencedLeaderEpoch => {
+                        self.fetch_fenced.insert(tp.clone());
+                    }
                     _ => back_off = true,
                 }
                 continue;
@@ -994,6 +1057,17 @@ impl Broker {
         }
         if back_off {
             self.fetchers.entry(leader).or_default().retry_at = now + self.config.replica_fetch_backoff_ms;
+        }
+    }
+
+    /// The follower's side of OFFSET_OUT_OF_RANGE (Kafka's `AbstractFetcherThread.fetchOffsetAndTruncate`):
+    /// ahead of the leader's log end, back to it; otherwise the leader cannot place what this
+    /// log holds, so start over from the leader's log start (0: logs are never deleted here).
+    fn out_of_range_truncation_offset(&self, tp: &TopicPartition, leader_end: Offset) -> Offset {
+        if leader_end < self.log_end(tp) {
+            leader_end
+        } else {
+            0
         }
     }
 
@@ -1108,7 +1182,6 @@ impl Broker {
                     isr: state.isr.clone(),
                     partition_epoch: state.partition_epoch,
                     pending_isr: None,
-                    alter_in_flight: false,
                     alter_retry_at: 0,
                     followers,
                     // KAFKA-7128's defect: the ISR rule forgets where this epoch began.
@@ -1135,6 +1208,7 @@ impl Broker {
             _ => None,
         };
         self.replicas.insert(tp.clone(), replica);
+        self.fetch_fenced.remove(tp);
         // A leader re-elected keeps its waiting acks=all requests: its log was not truncated,
         // so they complete when the high watermark passes them, as in Kafka's DelayedProduce.
         if was_leader && !becomes_leader {

@@ -82,10 +82,19 @@ impl PartitionLog {
         Some(old_end)
     }
 
-    /// Where `epoch` ends in this log: the largest cached epoch not newer than it, and the start of
-    /// the epoch after that (or the log end). `None` when every cached epoch is newer.
+    /// Where `epoch` ends in this log, as Kafka's `LeaderEpochFileCache.endOffsetFor` answers:
+    /// the largest cached epoch not newer than it, and the start of the epoch after that (or the
+    /// log end for the latest epoch). An epoch older than every cached one ends where the first
+    /// cached epoch starts. `None` (undefined) when the cache is empty or the epoch is newer than
+    /// every cached one.
     pub fn end_offset_for_epoch(&self, epoch: Epoch) -> Option<EpochEndOffset> {
-        let i = self.epochs.iter().rposition(|&(e, _)| e <= epoch)?;
+        let &(latest, _) = self.epochs.last()?;
+        if epoch > latest {
+            return None;
+        }
+        let Some(i) = self.epochs.iter().rposition(|&(e, _)| e <= epoch) else {
+            return Some(EpochEndOffset { epoch, end_offset: self.epochs[0].1 });
+        };
         let end_offset = self.epochs.get(i + 1).map_or(self.end_offset(), |&(_, s)| s);
         Some(EpochEndOffset { epoch: self.epochs[i].0, end_offset })
     }
@@ -155,8 +164,11 @@ mod tests {
         assert_eq!(log.end_offset_for_epoch(1), Some(EpochEndOffset { epoch: 1, end_offset: 2 }));
         assert_eq!(log.end_offset_for_epoch(2), Some(EpochEndOffset { epoch: 1, end_offset: 2 }));
         assert_eq!(log.end_offset_for_epoch(3), Some(EpochEndOffset { epoch: 3, end_offset: 3 }));
-        assert_eq!(log.end_offset_for_epoch(9), Some(EpochEndOffset { epoch: 3, end_offset: 3 }));
-        assert_eq!(log.end_offset_for_epoch(0), None);
+        // Newer than any cached epoch: undefined (Kafka's UNDEFINED_EPOCH_OFFSET).
+        assert_eq!(log.end_offset_for_epoch(9), None);
+        // Older than every cached epoch: ends where the first cached epoch starts.
+        assert_eq!(log.end_offset_for_epoch(0), Some(EpochEndOffset { epoch: 0, end_offset: 0 }));
+        assert_eq!(PartitionLog::default().end_offset_for_epoch(0), None);
     }
 
     #[test]

@@ -76,8 +76,6 @@ pub struct LeaderState {
     /// Kafka: forgetting it early would let the high watermark stop waiting for a replica the
     /// controller may already have added.
     pub pending_isr: Option<Vec<BrokerId>>,
-    /// The pending change's AlterPartition is on its way.
-    pub alter_in_flight: bool,
     /// When to (re)send the pending change; `Millis::MAX` while waiting for newer metadata.
     pub alter_retry_at: Millis,
     pub followers: BTreeMap<BrokerId, FollowerProgress>,
@@ -242,7 +240,6 @@ mod tests {
             isr: isr.iter().map(|&b| NodeId(b)).collect(),
             partition_epoch: 0,
             pending_isr: None,
-            alter_in_flight: false,
             alter_retry_at: 0,
             followers: ends
                 .iter()

@@ -85,7 +85,6 @@ fn leader_state() -> impl Strategy<Value = (LeaderState, Offset)> {
                 isr: pick(&in_isr),
                 partition_epoch: 0,
                 pending_isr: pending.as_deref().map(pick),
-                alter_in_flight: false,
                 alter_retry_at: 0,
                 followers,
                 epoch_start_offset: epoch_start.min(my_end),

@@ -54,11 +54,24 @@ fn fetch_answer(
             FetchAnswer::Records
         };
     };
-    let theirs = leader.end_offset_for_epoch(epoch).unwrap_or(EpochEndOffset { epoch: 0, end_offset: 0 });
+    // An epoch the leader cannot place is answered as out of range, as the broker does.
+    let Some(theirs) = leader.end_offset_for_epoch(epoch) else {
+        return FetchAnswer::OffsetOutOfRange(leader.end_offset());
+    };
     if theirs.epoch != epoch || theirs.end_offset < fetch_offset {
         FetchAnswer::Diverging(theirs)
     } else {
         FetchAnswer::Records
+    }
+}
+
+/// As the broker does on OFFSET_OUT_OF_RANGE: back to the leader's end when ahead of it, else
+/// from scratch (the leader's log start, 0 here).
+fn out_of_range_truncation_offset(follower: &PartitionLog, leader_end: Offset) -> Offset {
+    if leader_end < follower.end_offset() {
+        leader_end
+    } else {
+        0
     }
 }
 
@@ -79,7 +92,7 @@ fn common_prefix(a: &PartitionLog, b: &PartitionLog) -> Offset {
 /// Fetches from `leader` until it answers with records, truncating as the broker does, and
 /// checks every step. Returns the number of fetches it took.
 fn reconcile(follower: &mut PartitionLog, leader: &PartitionLog) -> Result<usize, TestCaseError> {
-    let common = common_prefix(follower, leader);
+    let mut common = common_prefix(follower, leader);
     // Each divergence either drops the follower's latest epoch or cuts inside it to where the
     // leader's copy of that epoch ends, which the next fetch accepts.
     let bound = follower.epochs().len() + 2;
@@ -90,23 +103,34 @@ fn reconcile(follower: &mut PartitionLog, leader: &PartitionLog) -> Result<usize
                 prop_assert_eq!(follower.records(), &leader.records()[..end], "not a prefix of the leader");
                 prop_assert_eq!(follower.end_offset(), common);
                 // The follower's cache is the leader's, restricted to the shared prefix, so its
-                // next fetch's epoch means the same on both sides. One exception, harmless: the
-                // leader's "no such epoch" answer is (epoch 0, end 0), the same as a real epoch 0
-                // ending at 0, so an empty follower whose only entry is an epoch 0 without records
-                // keeps it; its first copied record or any truncation removes it.
+                // next fetch's epoch means the same on both sides. One exception, harmless: for an
+                // epoch older than every epoch it has, the leader answers that epoch ending where
+                // its first epoch starts (Kafka's rule), so an empty follower whose only entry is
+                // such an epoch without records keeps it; its first copied record or any
+                // truncation removes it.
                 let leader_epochs: Vec<_> =
                     leader.epochs().iter().copied().filter(|&(_, s)| s < follower.end_offset()).collect();
-                let empty_epoch_zero =
-                    follower.epochs() == [(0, 0)] && leader.end_offset_for_epoch(0).is_none();
-                if !empty_epoch_zero {
+                let empty_unknown_epoch = follower.end_offset() == 0
+                    && follower.epochs().len() == 1
+                    && !leader.epochs().iter().any(|&(e, _)| e == follower.epochs()[0].0);
+                if !empty_unknown_epoch {
                     prop_assert_eq!(follower.epochs(), &leader_epochs[..]);
                 }
                 return Ok(round);
             }
-            FetchAnswer::Diverging(d) => divergence_truncation_offset(follower, d),
-            FetchAnswer::OffsetOutOfRange(leader_end) => leader_end,
+            FetchAnswer::Diverging(d) => {
+                let target = divergence_truncation_offset(follower, d);
+                prop_assert!(target >= common, "truncation to {} below the common prefix {}", target, common);
+                target
+            }
+            // Starting over from the leader's log start may cut below the common prefix: the
+            // leader still has it all.
+            FetchAnswer::OffsetOutOfRange(leader_end) => {
+                let target = out_of_range_truncation_offset(follower, leader_end);
+                common = common.min(target);
+                target
+            }
         };
-        prop_assert!(target >= common, "truncation to {} below the common prefix {}", target, common);
         follower.truncate_to(target);
         check_log(follower)?;
     }

@@ -22,10 +22,15 @@ pub fn config(cases: u32) -> ProptestConfig {
     }
 }
 
-/// `end_offset_for_epoch` computed the long way: the newest cached epoch not newer than `epoch`,
-/// and how many records (whose epochs never decrease along the log) belong to it or earlier.
+/// `end_offset_for_epoch` computed the long way: undefined past the newest cached epoch; else the
+/// newest cached epoch not newer than `epoch` (or `epoch` itself when all are newer), and how many
+/// records (whose epochs never decrease along the log) belong to it or earlier.
 pub fn brute_end_offset_for_epoch(log: &PartitionLog, epoch: Epoch) -> Option<EpochEndOffset> {
-    let found = log.epochs().iter().map(|&(e, _)| e).filter(|&e| e <= epoch).max()?;
+    let latest = log.epochs().iter().map(|&(e, _)| e).max()?;
+    if epoch > latest {
+        return None;
+    }
+    let found = log.epochs().iter().map(|&(e, _)| e).filter(|&e| e <= epoch).max().unwrap_or(epoch);
     let end_offset = log.records().iter().take_while(|r| r.epoch <= found).count() as u64;
     Some(EpochEndOffset { epoch: found, end_offset })
 }
