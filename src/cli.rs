@@ -152,7 +152,7 @@ fn run(path: &Path, seed: u64, output: &RunOutput) -> Result<i32> {
 
 fn dump(path: &Path, seed: u64) -> Result<i32> {
     let scenario = load(path)?;
-    let resolved = sim::resolve::resolve(&scenario, seed);
+    let resolved = sim::resolve::resolve(&scenario, seed)?;
     print!("{}", sim::resolve::to_toml(&resolved, &path.display().to_string(), seed));
     Ok(exit::OK)
 }

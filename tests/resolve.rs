@@ -16,7 +16,7 @@ fn a_resolved_scenario_replays_the_same_run() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(file);
         let original = scenario::load(&path).expect("shipped scenario loads");
         for seed in [1, 42] {
-            let resolved = sim::resolve::resolve(&original, seed);
+            let resolved = sim::resolve::resolve(&original, seed).expect("resolves");
             let text = sim::resolve::to_toml(&resolved, file, seed);
             let reloaded = scenario::parse(&text, "resolved.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
             assert_eq!(reloaded, resolved, "{file}: the printed scenario loads back unchanged");
