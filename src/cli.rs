@@ -38,6 +38,7 @@ enum Command {
         trace: bool,
         /// Print the scenario resolved for this seed (defaults written out, the nemesis's faults
         /// scripted) as TOML, and exit without running: that file with this seed replays the run.
+        /// A timeline of more than 100,000 faults is refused.
         #[arg(long)]
         dump_scenario: bool,
     },

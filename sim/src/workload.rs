@@ -99,8 +99,9 @@ impl ProducerApp {
         if self.sent >= self.total {
             return None;
         }
-        // Compared as a float first: at a tiny rate the next send lies past any u64 time.
-        let offset = self.sent as f64 * self.interval_ms;
+        // Compared as a float first: at a tiny rate the next send lies past any u64 time (and
+        // the interval may be infinite, so the first send is placed without it).
+        let offset = if self.sent == 0 { 0.0 } else { self.sent as f64 * self.interval_ms };
         if offset >= self.stop_ms.saturating_sub(self.start_ms) as f64 {
             return None;
         }
