@@ -257,3 +257,39 @@ fn faults_that_hit_nobody_are_in_the_trace_and_both_reports() {
         ])
     );
 }
+
+#[test]
+fn an_undo_whose_nodes_are_back_already_hits_nobody() {
+    let scenario = parse(
+        r#"
+name = "early-restart"
+description = "a crash restarted by hand before its for_ms runs out"
+duration_ms = 10000
+
+[[topics]]
+name = "orders"
+
+[[faults]]
+at_ms = 1000
+fault = "crash"
+target = "broker-1"
+for_ms = 3000
+
+[[faults]]
+at_ms = 2000
+fault = "restart"
+target = "broker-1"
+"#,
+    );
+    let history = run(&scenario, 0);
+    let expected =
+        [(1000, "crash", "broker-1"), (2000, "restart", "broker-1"), (4000, "restart", "nobody: broker-1")];
+    let expected: Vec<(u64, String, String)> =
+        expected.iter().map(|&(t, f, n)| (t, f.to_string(), n.to_string())).collect();
+    assert_eq!(nemesis_events(&history), expected);
+    let reason = history.events.iter().find_map(|e| match &e.op {
+        Op::FaultHitNobody { reason, .. } => Some(reason.as_str()),
+        _ => None,
+    });
+    assert_eq!(reason, Some("end of an earlier fault, but broker-1 is already up"));
+}
