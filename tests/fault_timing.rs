@@ -293,3 +293,60 @@ target = "broker-1"
     });
     assert_eq!(reason, Some("end of an earlier fault, but broker-1 is already up"));
 }
+
+/// Faults at one instant share one replica-log snapshot (no node runs between them), unless a
+/// broker has been restarted at that instant since: then the next fault takes a new one.
+#[test]
+fn faults_at_one_instant_share_a_snapshot_until_a_broker_comes_back() {
+    let source = |middle: &str| {
+        format!(
+            r#"
+name = "snapshots"
+description = "faults at one instant"
+duration_ms = 6000
+
+[[topics]]
+name = "orders"
+
+[[faults]]
+at_ms = 2000
+fault = "crash"
+target = "broker-1"
+
+[[faults]]
+at_ms = 3000
+fault = "pause"
+target = "broker-3"
+for_ms = 100
+
+[[faults]]
+at_ms = 3000
+fault = "{middle}"
+target = "broker-1"
+
+[[faults]]
+at_ms = 3000
+fault = "pause"
+target = "broker-2"
+for_ms = 100
+"#
+        )
+    };
+    let snapshots_at_3000 = |middle: &str| {
+        let history = run(&parse(&source(middle)), 0);
+        let logs = |broker: &str| {
+            history
+                .events
+                .iter()
+                .filter(|e| e.time_ms == 3000 && history.node_name(e.node) == broker)
+                .filter(|e| matches!(e.op, Op::ReplicaLog { .. }))
+                .count()
+        };
+        (logs("broker-2"), logs("broker-3"))
+    };
+    // A second crash of broker-1 hits nobody: the three faults share one snapshot.
+    assert_eq!(snapshots_at_3000("crash"), (1, 1));
+    // A restart brings broker-1 back: the last pause takes a second snapshot. (broker-1 itself is
+    // in neither: it has no partitions until the controller's metadata reaches it.)
+    assert_eq!(snapshots_at_3000("restart"), (2, 2));
+}

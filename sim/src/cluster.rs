@@ -142,6 +142,10 @@ impl Cluster {
         self.nodes.get(&node).is_some_and(|n| n.slot.lock().expect("slot lock").is_up())
     }
 
+    pub fn brokers_up(&self) -> BTreeSet<NodeId> {
+        self.layout.brokers.iter().copied().filter(|&b| self.is_up(b)).collect()
+    }
+
     pub fn is_paused(&self, node: NodeId) -> bool {
         self.paused.contains(&node)
     }

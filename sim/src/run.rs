@@ -134,7 +134,7 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, limits: Limits) -> RunOutp
     // Fault phase. Pending undos, by when they are due and then in the order they were scheduled.
     let mut undos: BTreeMap<(Millis, u64), Undo> = BTreeMap::new();
     let mut scheduled = 0u64;
-    let mut snapshot_ms = None;
+    let mut last_snapshot = None;
     loop {
         let next_undo = undos.first_key_value().map(|(&(at, _), _)| at);
         let next_fire = timeline.peek_ms();
@@ -154,10 +154,12 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, limits: Limits) -> RunOutp
             continue;
         }
         let fault = timeline.next().expect("a fault is due");
-        // No node has run since a snapshot taken at this instant: another would repeat it.
-        if snapshot_ms != Some(at) {
+        // No node has run since a snapshot taken at this instant, so another would repeat it,
+        // unless a broker has been restarted since (it is up with its recovered log).
+        let up = cluster.brokers_up();
+        if !last_snapshot.as_ref().is_some_and(|(t, was_up)| *t == at && up.is_subset(was_up)) {
             cluster.snapshot();
-            snapshot_ms = Some(at);
+            last_snapshot = Some((at, up));
         }
         if let Some(undo) = faults::fire(&mut cluster, &mut fault_rng, &fault) {
             let until = at + fault.for_ms.expect("an undo comes with for_ms");
