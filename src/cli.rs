@@ -38,6 +38,7 @@ enum Command {
         trace: bool,
         /// Print the scenario resolved for this seed (defaults written out, the nemesis's faults
         /// scripted) as TOML, and exit without running: that file with this seed replays the run.
+        /// A timeline of more than 100,000 faults is refused.
         #[arg(long)]
         dump_scenario: bool,
     },
@@ -152,7 +153,7 @@ fn run(path: &Path, seed: u64, output: &RunOutput) -> Result<i32> {
 
 fn dump(path: &Path, seed: u64) -> Result<i32> {
     let scenario = load(path)?;
-    let resolved = sim::resolve::resolve(&scenario, seed);
+    let resolved = sim::resolve::resolve(&scenario, seed)?;
     print!("{}", sim::resolve::to_toml(&resolved, &path.display().to_string(), seed));
     Ok(exit::OK)
 }

@@ -33,7 +33,7 @@ pub fn run(args: &ShrinkArgs) -> Result<i32> {
     let goal = Goal::of_report(&report, args.checker).map_err(anyhow::Error::msg)?;
     eprintln!("shrinking {file} seed {}, keeping {}", args.seed, goal.describe());
 
-    let resolved = sim::resolve::resolve(&original, args.seed);
+    let resolved = sim::resolve::resolve(&original, args.seed)?;
     let options = Options { max_runs: args.max_runs, jobs: args.jobs };
     let shrunk = shrink::shrink(&resolved, args.seed, &goal, options, &mut |step| eprintln!("  {step}"))
         .map_err(anyhow::Error::msg)?;

@@ -82,6 +82,7 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
         shard,
         stop_on_first: args.stop_on_first,
         check_determinism: args.check_determinism,
+        ..SweepOptions::default()
     };
     let show_progress = !args.json && std::io::stderr().is_terminal();
     let mut out = std::io::stdout().lock();

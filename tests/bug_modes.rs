@@ -71,7 +71,7 @@ fn found_shrunk_and_replayed_in(s: Scenario, name: &str, kept: impl Fn(&Scenario
     let (seed, checker) =
         first_bug(&s).unwrap_or_else(|| panic!("{name}: no seed below {SEED_BOUND} shows a bug verdict"));
 
-    let resolved = sim::resolve::resolve(&s, seed);
+    let resolved = sim::resolve::resolve(&s, seed).expect("resolves");
     let goal = Goal::Violation {
         checker: scenario::CHECKER_NAMES.iter().find(|&&c| c == checker).expect("a checker"),
         label: RegressionLabel::Bug,

@@ -75,7 +75,7 @@ fn a_run_without_the_violation_is_bad_input() {
 #[test]
 fn the_result_does_not_depend_on_the_number_of_threads() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/standard-acks-all.toml");
-    let resolved = sim::resolve::resolve(&scenario::load(&path).unwrap(), 3);
+    let resolved = sim::resolve::resolve(&scenario::load(&path).unwrap(), 3).unwrap();
     let goal = Goal::Violation { checker: "nonmonotonic-send", label: scenario::RegressionLabel::Allowed };
     let shrunk = |jobs| {
         let options = Options { max_runs: 2_000, jobs };
@@ -92,7 +92,7 @@ fn the_result_does_not_depend_on_the_number_of_threads() {
 #[test]
 fn the_run_budget_stops_shrinking() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/acks1-leader-crash.toml");
-    let resolved = sim::resolve::resolve(&scenario::load(&path).unwrap(), 7);
+    let resolved = sim::resolve::resolve(&scenario::load(&path).unwrap(), 7).unwrap();
     let goal = Goal::Violation { checker: "lost-write", label: scenario::RegressionLabel::Allowed };
     let shrunk = shrink::shrink(&resolved, 7, &goal, Options { max_runs: 10, jobs: 2 }, &mut |_| {}).unwrap();
     assert!(shrunk.exhausted);

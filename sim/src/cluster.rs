@@ -3,12 +3,13 @@
 //! pause, resume, partition, heal, network changes). Also the harness's read-only probes:
 //! convergence and replica-log snapshots.
 
+use crate::budget::Budget;
 use crate::clock::Clock;
 use crate::entropy::Entropy;
 use crate::history::{History, Op, StoredRecord};
 use crate::layout::{Layout, CONTROLLER, FINAL_READER};
 use crate::net::{NetConfig, NetStats, Network};
-use crate::node::{network_liveness, node_main, Halt, NodeContext, NodeSlot, Running, StepBudget, Stored};
+use crate::node::{network_liveness, node_main, Halt, NodeContext, NodeSlot, Running, Stored};
 use crate::reader::ConsumerApp;
 use crate::scenario::Scenario;
 use crate::settings;
@@ -28,8 +29,9 @@ pub struct Cluster {
     pub history: Arc<Mutex<History>>,
     pub partitions: Vec<TopicPartition>,
     base_net: NetConfig,
-    slots: BTreeMap<NodeId, Arc<Mutex<NodeSlot>>>,
-    budget: StepBudget,
+    /// Every node's slot, network and history handles, as its task holds them.
+    nodes: BTreeMap<NodeId, NodeContext>,
+    pub budget: Budget,
     handles: BTreeMap<NodeId, NodeHandle>,
     paused: BTreeSet<NodeId>,
     /// Kept for the final reader, which starts after the fault phase.
@@ -43,8 +45,9 @@ fn client_stream(layout: &Layout, node: NodeId) -> String {
 }
 
 impl Cluster {
-    /// Creates and starts every node of the scenario.
-    pub fn start(scenario: &Scenario, clock: Clock, entropy: &Entropy) -> Cluster {
+    /// Creates and starts every node of the scenario; every node's steps and every recorded
+    /// event count against `budget`.
+    pub fn start(scenario: &Scenario, clock: Clock, entropy: &Entropy, budget: Budget) -> Cluster {
         let layout = Layout::of(scenario);
         let base_net = settings::net_config(&scenario.network);
         let net = Network::new(base_net.clone(), entropy.stream("network"), clock);
@@ -56,8 +59,8 @@ impl Cluster {
             net: Arc::new(Mutex::new(net)),
             history: Arc::new(Mutex::new(history)),
             base_net,
-            slots: BTreeMap::new(),
-            budget: StepBudget::new(crate::run::step_budget(scenario)),
+            nodes: BTreeMap::new(),
+            budget,
             handles: BTreeMap::new(),
             paused: BTreeSet::new(),
             entropy: *entropy,
@@ -105,12 +108,7 @@ impl Cluster {
 
     fn add_node(&mut self, slot: NodeSlot) {
         let id = slot.id;
-        {
-            let mut net = self.net.lock().expect("network lock");
-            net.add_node(id);
-            // Up from now: what arrives before its task first runs waits in its inbox.
-            net.set_up(id);
-        }
+        self.net.lock().expect("network lock").add_node(id);
         let ctx = NodeContext {
             id,
             slot: Arc::new(Mutex::new(slot)),
@@ -119,7 +117,9 @@ impl Cluster {
             clock: self.clock,
             budget: self.budget.clone(),
         };
-        self.slots.insert(id, ctx.slot.clone());
+        self.nodes.insert(id, ctx.clone());
+        // Up from now: what arrives before its task first runs waits in its inbox.
+        ctx.boot();
         let handle = Handle::current()
             .create_node()
             .name(self.layout.name(id))
@@ -142,15 +142,20 @@ impl Cluster {
 
     pub fn record(&self, node: NodeId, op: Op) {
         let now = self.now();
+        self.budget.record(op.footprint(), now);
         self.history.lock().expect("history lock").push(now, node, op);
     }
 
     pub fn all_nodes(&self) -> Vec<NodeId> {
-        self.slots.keys().copied().collect()
+        self.nodes.keys().copied().collect()
     }
 
     pub fn is_up(&self, node: NodeId) -> bool {
-        self.slots.get(&node).is_some_and(|s| s.lock().expect("slot lock").is_up())
+        self.nodes.get(&node).is_some_and(|n| n.slot.lock().expect("slot lock").is_up())
+    }
+
+    pub fn brokers_up(&self) -> BTreeSet<NodeId> {
+        self.layout.brokers.iter().copied().filter(|&b| self.is_up(b)).collect()
     }
 
     pub fn is_paused(&self, node: NodeId) -> bool {
@@ -165,7 +170,7 @@ impl Cluster {
 
     /// Kills a node's process (or cuts its power). Returns false if it was already down.
     pub fn halt(&mut self, node: NodeId, how: Halt) -> bool {
-        let Some(slot) = self.slots.get(&node) else { return false };
+        let Some(slot) = self.nodes.get(&node).map(|n| &n.slot) else { return false };
         if !slot.lock().expect("slot lock").is_up() {
             return false;
         }
@@ -175,20 +180,19 @@ impl Cluster {
         self.net.lock().expect("network lock").node_down(now, node, network_liveness(how));
         let mut ops = Vec::new();
         slot.lock().expect("slot lock").halt(how, &mut ops);
-        let mut history = self.history.lock().expect("history lock");
         for op in ops {
-            history.push(now, node, op);
+            self.record(node, op);
         }
         true
     }
 
-    /// Restarts a node that is down. Returns false if it was up.
+    /// Restarts a node that is down: it is up from this instant. Returns false if it was up.
     pub fn restart(&mut self, node: NodeId) -> bool {
         if self.is_up(node) {
             return false;
         }
         Handle::current().restart(self.handles[&node].id());
-        self.net.lock().expect("network lock").set_up(node);
+        self.nodes[&node].boot();
         true
     }
 
@@ -291,7 +295,7 @@ impl Cluster {
 
     /// The controller's metadata, whether it is up or down (its state is durable).
     pub fn controller_image(&self) -> MetadataImage {
-        let slot = self.slots[&CONTROLLER].lock().expect("slot lock");
+        let slot = self.nodes[&CONTROLLER].slot.lock().expect("slot lock");
         match &slot.state {
             crate::node::NodeState::Up(Running::Controller(c)) => c.image().clone(),
             crate::node::NodeState::Down(Stored::Controller(s)) => s.image.clone(),
@@ -301,7 +305,7 @@ impl Cluster {
 
     /// Runs `f` on the broker if it is up.
     pub fn with_broker<T>(&self, node: NodeId, f: impl FnOnce(&broker::broker::Broker) -> T) -> Option<T> {
-        let slot = self.slots.get(&node)?.lock().expect("slot lock");
+        let slot = self.nodes.get(&node)?.slot.lock().expect("slot lock");
         match slot.running() {
             Some(Running::Broker(b)) => Some(f(b)),
             _ => None,
@@ -309,7 +313,7 @@ impl Cluster {
     }
 
     pub fn with_producer<T>(&self, node: NodeId, f: impl FnOnce(&mut ProducerApp) -> T) -> Option<T> {
-        let mut slot = self.slots.get(&node)?.lock().expect("slot lock");
+        let mut slot = self.nodes.get(&node)?.slot.lock().expect("slot lock");
         match &mut slot.state {
             crate::node::NodeState::Up(Running::Producer(app)) => Some(f(app)),
             crate::node::NodeState::Down(Stored::Producer(app)) => Some(f(app)),
@@ -318,7 +322,7 @@ impl Cluster {
     }
 
     pub fn with_consumer<T>(&self, node: NodeId, f: impl FnOnce(&mut ConsumerApp) -> T) -> Option<T> {
-        let mut slot = self.slots.get(&node)?.lock().expect("slot lock");
+        let mut slot = self.nodes.get(&node)?.slot.lock().expect("slot lock");
         match slot.running_mut() {
             Some(Running::Consumer(app)) => Some(f(app)),
             _ => None,
@@ -369,10 +373,10 @@ impl Cluster {
         None
     }
 
-    /// Records every live replica's log and high watermark, as one snapshot group.
+    /// Records every live replica's log and high watermark, as one snapshot group. Each broker's
+    /// logs are charged to the budget as they are recorded, so a huge snapshot stops the run
+    /// before it exhausts memory.
     pub fn snapshot(&self) {
-        let now = self.now();
-        let mut ops = Vec::new();
         for &b in &self.layout.brokers {
             let logs = self.with_broker(b, |broker| {
                 self.partitions
@@ -395,12 +399,8 @@ impl Cluster {
                     .collect::<Vec<_>>()
             });
             for op in logs.into_iter().flatten() {
-                ops.push((b, op));
+                self.record(b, op);
             }
-        }
-        let mut history = self.history.lock().expect("history lock");
-        for (b, op) in ops {
-            history.push(now, b, op);
         }
     }
 }

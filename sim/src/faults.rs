@@ -1,5 +1,10 @@
 //! Firing a scenario's faults on the cluster: resolving targets (roles are resolved when the
 //! fault fires), carrying the fault out, recording it, and remembering how to undo it.
+//!
+//! A fault aimed at nodes that hits none of them — its role names nobody at that moment
+//! (`leader(orders/0)` while the partition has no leader), or every node it names is already in
+//! the state it would bring about (a restart of a broker that is up) — is recorded as
+//! `Op::FaultHitNobody`, so the trace and the report can say so, and schedules no undo.
 
 use crate::cluster::Cluster;
 use crate::history::Op;
@@ -19,7 +24,8 @@ pub enum Undo {
     RestoreNetwork,
 }
 
-/// Fires one fault. Returns the undo to schedule `for_ms` later, if the fault asks for one.
+/// Fires one fault. Returns the undo to schedule `for_ms` later, if the fault asks for one and
+/// hit somebody.
 pub fn fire(cluster: &mut Cluster, rng: &mut ChaCha8Rng, fault: &FaultSpec) -> Option<Undo> {
     let targets: Vec<Target> = fault
         .target
@@ -46,6 +52,15 @@ pub fn fire(cluster: &mut Cluster, rng: &mut ChaCha8Rng, fault: &FaultSpec) -> O
                 }
             };
             let pairs = cluster.partition(&groups, fault.one_way);
+            if pairs.is_empty() {
+                let reason = if nodes.is_empty() {
+                    NAMES_NOBODY.to_string()
+                } else {
+                    format!("{} takes in every node: no link is left to cut", names(cluster, &nodes))
+                };
+                hit_nobody(cluster, name, target_text(fault), reason);
+                return None;
+            }
             let detail = format!(
                 "{}{}",
                 groups.iter().map(|g| names(cluster, g)).collect::<Vec<_>>().join(" | "),
@@ -61,23 +76,21 @@ pub fn fire(cluster: &mut Cluster, rng: &mut ChaCha8Rng, fault: &FaultSpec) -> O
         }
         FaultKind::Crash | FaultKind::PowerLoss => {
             let how = if fault.fault == FaultKind::Crash { Halt::ProcessCrash } else { Halt::PowerLoss };
-            let hit: Vec<NodeId> = nodes.into_iter().filter(|&n| cluster.halt(n, how)).collect();
-            record(cluster, name, hit.clone(), String::new());
-            Undo::Restart(hit)
+            let hit: Vec<NodeId> = nodes.iter().copied().filter(|&n| cluster.halt(n, how)).collect();
+            Undo::Restart(record_hits(cluster, fault, &nodes, hit, "already down")?)
         }
         FaultKind::Restart => {
-            let hit: Vec<NodeId> = nodes.into_iter().filter(|&n| cluster.restart(n)).collect();
-            record(cluster, name, hit, String::new());
+            let hit: Vec<NodeId> = nodes.iter().copied().filter(|&n| cluster.restart(n)).collect();
+            record_hits(cluster, fault, &nodes, hit, "already up");
             return None;
         }
         FaultKind::Pause => {
-            let hit: Vec<NodeId> = nodes.into_iter().filter(|&n| cluster.pause(n)).collect();
-            record(cluster, name, hit.clone(), String::new());
-            Undo::Resume(hit)
+            let hit: Vec<NodeId> = nodes.iter().copied().filter(|&n| cluster.pause(n)).collect();
+            Undo::Resume(record_hits(cluster, fault, &nodes, hit, "down or already paused")?)
         }
         FaultKind::Resume => {
-            let hit: Vec<NodeId> = nodes.into_iter().filter(|&n| cluster.resume(n)).collect();
-            record(cluster, name, hit, String::new());
+            let hit: Vec<NodeId> = nodes.iter().copied().filter(|&n| cluster.resume(n)).collect();
+            record_hits(cluster, fault, &nodes, hit, "not paused");
             return None;
         }
         FaultKind::PacketLoss => {
@@ -100,6 +113,8 @@ pub fn fire(cluster: &mut Cluster, rng: &mut ChaCha8Rng, fault: &FaultSpec) -> O
     fault.for_ms.map(|_| undo)
 }
 
+/// Undoes a fault whose `for_ms` is over. Nodes that something else has brought back already
+/// (a scripted `restart` or `resume`) are left alone; if that is all of them, the undo hit nobody.
 pub fn undo(cluster: &mut Cluster, undo: Undo) {
     match undo {
         Undo::Unblock(pairs) => {
@@ -107,12 +122,12 @@ pub fn undo(cluster: &mut Cluster, undo: Undo) {
             record(cluster, "heal", Vec::new(), "end of partition".into());
         }
         Undo::Restart(nodes) => {
-            let hit: Vec<NodeId> = nodes.into_iter().filter(|&n| cluster.restart(n)).collect();
-            record(cluster, "restart", hit, String::new());
+            let hit: Vec<NodeId> = nodes.iter().copied().filter(|&n| cluster.restart(n)).collect();
+            record_undo(cluster, "restart", &nodes, hit, "already up");
         }
         Undo::Resume(nodes) => {
-            let hit: Vec<NodeId> = nodes.into_iter().filter(|&n| cluster.resume(n)).collect();
-            record(cluster, "resume", hit, String::new());
+            let hit: Vec<NodeId> = nodes.iter().copied().filter(|&n| cluster.resume(n)).collect();
+            record_undo(cluster, "resume", &nodes, hit, "not paused");
         }
         Undo::RestoreNetwork => {
             cluster.restore_net_config();
@@ -123,6 +138,50 @@ pub fn undo(cluster: &mut Cluster, undo: Undo) {
 
 fn record(cluster: &Cluster, fault: &str, nodes: Vec<NodeId>, detail: String) {
     cluster.record(NEMESIS, Op::Fault { fault: fault.to_string(), nodes, detail });
+}
+
+fn hit_nobody(cluster: &Cluster, fault: &str, target: String, reason: String) {
+    cluster.record(NEMESIS, Op::FaultHitNobody { fault: fault.to_string(), target, reason });
+}
+
+/// Records a targeted fault: the nodes it `hit` of those its target `named`, or that it hit
+/// nobody (`state`: why a named node could not be hit). Returns the nodes hit, if any.
+fn record_hits(
+    cluster: &Cluster,
+    fault: &FaultSpec,
+    named: &[NodeId],
+    hit: Vec<NodeId>,
+    state: &str,
+) -> Option<Vec<NodeId>> {
+    if hit.is_empty() {
+        let reason = if named.is_empty() {
+            NAMES_NOBODY.to_string()
+        } else {
+            format!("{} {} {state}", names(cluster, named), if named.len() == 1 { "is" } else { "are" })
+        };
+        hit_nobody(cluster, fault.fault.name(), target_text(fault), reason);
+        return None;
+    }
+    record(cluster, fault.fault.name(), hit.clone(), String::new());
+    Some(hit)
+}
+
+fn record_undo(cluster: &Cluster, fault: &str, nodes: &[NodeId], hit: Vec<NodeId>, state: &str) {
+    if hit.is_empty() {
+        let verb = if nodes.len() == 1 { "is" } else { "are" };
+        let reason = format!("end of an earlier fault, but {} {verb} {state}", names(cluster, nodes));
+        hit_nobody(cluster, fault, names(cluster, nodes), reason);
+    } else {
+        record(cluster, fault, hit, String::new());
+    }
+}
+
+/// Why a fault whose target resolved to no node at all hit nobody.
+const NAMES_NOBODY: &str = "the target names no node at this moment";
+
+/// The fault's target as the scenario wrote it.
+fn target_text(fault: &FaultSpec) -> String {
+    fault.target.as_ref().map(|t| t.as_slice().join(", ")).unwrap_or_default()
 }
 
 fn names(cluster: &Cluster, nodes: &[NodeId]) -> String {

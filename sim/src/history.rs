@@ -60,9 +60,53 @@ pub enum Op {
     ReplicaLog { tp: TopicPartition, high_watermark: Offset, records: Vec<StoredRecord> },
     /// The harness injected a fault (or undid one) on these nodes.
     Fault { fault: String, nodes: Vec<NodeId>, detail: String },
+    /// A fault fired but hit nobody: its target named no node it could act on at that moment
+    /// (`leader(orders/0)` while the partition has no leader, a restart of a broker that is up).
+    /// `target` is the target as the scenario wrote it (or the nodes an undo was meant for).
+    FaultHitNobody { fault: String, target: String, reason: String },
     /// A phase boundary of the run.
     Phase(Phase),
 }
+
+impl Op {
+    /// About how many bytes the event takes in a history: the event itself and what it points to
+    /// (records, node lists, text), each allocation with the allocator's own overhead. What a
+    /// run's history budget counts (see `budget`).
+    pub fn footprint(&self) -> u64 {
+        use std::mem::size_of;
+        fn heap(len: usize, item: usize) -> usize {
+            if len == 0 {
+                0
+            } else {
+                len * item + ALLOCATION_OVERHEAD
+            }
+        }
+        let pointed = match self {
+            Op::Poll { records, .. } | Op::FinalRead { records, .. } => {
+                heap(records.len(), size_of::<ReadRecord>())
+            }
+            Op::ReplicaLog { records, .. } => heap(records.len(), size_of::<StoredRecord>()),
+            Op::SendFail { error: text, .. } | Op::SendInfo { reason: text, .. } => heap(text.len(), 1),
+            Op::Fault { fault, nodes, detail } => {
+                heap(fault.len(), 1) + heap(nodes.len(), size_of::<NodeId>()) + heap(detail.len(), 1)
+            }
+            Op::FaultHitNobody { fault, target, reason } => {
+                heap(fault.len(), 1) + heap(target.len(), 1) + heap(reason.len(), 1)
+            }
+            Op::Replica(ReplicaEvent::IsrChanged { isr, .. } | ReplicaEvent::LeaderIsr { isr, .. }) => {
+                heap(isr.len(), size_of::<NodeId>())
+            }
+            Op::Replica(ReplicaEvent::Recovered { log_end_offsets }) => {
+                heap(log_end_offsets.len(), size_of::<(TopicPartition, Offset, Offset)>())
+            }
+            _ => 0,
+        };
+        (size_of::<Event>() + pointed) as u64
+    }
+}
+
+/// What the allocator adds to each allocation, about: its header and the rounding up.
+const ALLOCATION_OVERHEAD: usize = 16;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Phase {

@@ -6,10 +6,10 @@
 //! |---|---|
 //! | `scenario` | scenario files: the model, loading with located errors, validation, fault targets |
 //! | `layout`, `settings` | who is which node; a scenario turned into the state machines' settings |
-//! | `run`, `resolve` | one seeded run: fault phase, liveness phase, final read; a scenario resolved for a seed |
+//! | `run`, `resolve`, `budget` | one seeded run: fault phase, liveness phase, final read; a scenario resolved for a seed; the steps and history a run may take |
 //! | `cluster`, `node` | the nodes under madsim, their durable slots, the operations faults are made of |
 //! | `net`, `clock`, `entropy` | the TCP-like network, simulated time, the run's random streams |
-//! | `faults`, `nemesis` | firing scripted faults; drawing random ones |
+//! | `faults`, `nemesis` | firing faults; the fault timeline, with random faults drawn as the run goes |
 //! | `workload`, `reader` | producer and consumer applications around the broker crate's clients |
 //! | `history`, `hash`, `trace` | what a run records, its fingerprint, and its readable trace |
 //! | `check`, `verdict` | the checkers, the bug/allowed judgement, and the expectations of a scenario |
@@ -17,6 +17,7 @@
 //! | `shrink` | a failing run reduced to the smallest scenario that still fails the same way |
 //! | `floor` | the bare madsim exchange the benchmark compares against |
 
+pub mod budget;
 pub mod check;
 pub mod clock;
 pub mod cluster;

@@ -3,6 +3,7 @@
 
 use crate::check::{self, CheckInput, Counts, Violation};
 use crate::hash;
+use crate::history::{History, Op};
 use crate::layout::Layout;
 use crate::run::{FailureKind, RunFailure, RunOutput};
 use crate::scenario::{Scenario, CHECKER_NAMES};
@@ -34,9 +35,47 @@ pub struct RunReport {
     pub messages: u64,
     pub counts: Counts,
     pub liveness_gap: Option<String>,
+    /// How many faults hit nobody (their target named no node they could act on when they
+    /// fired), and the first [`LISTED_MISSED_FAULTS`] of them.
+    pub faults_hit_nobody: usize,
+    pub missed_faults: Vec<MissedFault>,
     pub verdicts: Vec<CheckerVerdict>,
     pub reproduce: String,
 }
+
+/// A fault that fired but hit nobody, as the history recorded it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MissedFault {
+    pub time_ms: u64,
+    pub fault: String,
+    /// The target as the scenario wrote it, or the nodes an undo was meant for.
+    pub target: String,
+    pub reason: String,
+}
+
+impl MissedFault {
+    /// Every fault of `history` that hit nobody, in order.
+    pub fn all(history: &History) -> impl Iterator<Item = MissedFault> + '_ {
+        history.events.iter().filter_map(|e| match &e.op {
+            Op::FaultHitNobody { fault, target, reason } => Some(MissedFault {
+                time_ms: e.time_ms,
+                fault: fault.clone(),
+                target: target.clone(),
+                reason: reason.clone(),
+            }),
+            _ => None,
+        })
+    }
+
+    /// One line: `crash leader(orders/0) at 12000 ms hit nobody: …`.
+    pub fn describe(&self) -> String {
+        let target = if self.target.is_empty() { String::new() } else { format!(" {}", self.target) };
+        format!("{}{target} at {} ms hit nobody: {}", self.fault, self.time_ms, self.reason)
+    }
+}
+
+/// How many faults that hit nobody a report lists (it counts them all).
+pub const LISTED_MISSED_FAULTS: usize = 20;
 
 /// The command that reproduces a run on a fresh clone.
 pub fn reproduce_command(file: &str, seed: u64) -> String {
@@ -65,6 +104,8 @@ impl RunReport {
                     messages: 0,
                     counts: Counts::default(),
                     liveness_gap: None,
+                    faults_hit_nobody: 0,
+                    missed_faults: Vec::new(),
                     verdicts: Vec::new(),
                     reproduce,
                 }
@@ -101,6 +142,8 @@ impl RunReport {
             messages: out.net.delivered,
             counts: check::counts(&input),
             liveness_gap: out.liveness_gap.clone(),
+            faults_hit_nobody: MissedFault::all(&out.history).count(),
+            missed_faults: MissedFault::all(&out.history).take(LISTED_MISSED_FAULTS).collect(),
             verdicts,
             reproduce,
         }
@@ -144,6 +187,17 @@ impl RunReport {
         );
         if let Some(gap) = &self.liveness_gap {
             let _ = writeln!(s, "  did not converge after healing: {gap}");
+        }
+        if self.faults_hit_nobody > 0 {
+            let n = self.faults_hit_nobody;
+            let _ = writeln!(s, "  {n} fault{} hit nobody:", if n == 1 { "" } else { "s" });
+            let shown = max_examples.max(1).min(self.missed_faults.len());
+            for missed in &self.missed_faults[..shown] {
+                let _ = writeln!(s, "      {}", missed.describe());
+            }
+            if n > shown {
+                let _ = writeln!(s, "      … and {} more", n - shown);
+            }
         }
         let _ = writeln!(s, "  {:<24} {:<9} {:<9} violations", "checker", "expect", "verdict");
         for v in &self.verdicts {

@@ -1,27 +1,34 @@
 //! One seeded run of a scenario, start to finish:
 //!
 //! 1. **fault phase** — producers send, the timeline's faults fire (a replica-log snapshot is
-//!    taken before each), until `duration_ms`;
+//!    taken before each), until `duration_ms`. Firing costs no simulated time: faults due at one
+//!    instant fire at that instant, one after the other, and the phase ends at `duration_ms`
+//!    however dense the timeline. A fault lasts `[at_ms, at_ms + for_ms)`: at one instant, the
+//!    undos due go first, then the faults due, in timeline order. Everything due at or before
+//!    `duration_ms` happens, a scripted fault at `at_ms = duration_ms` included; undos due later
+//!    are left to the heal that starts the liveness phase;
 //! 2. **liveness phase** — every fault is healed; within `liveness_timeout_ms` every partition
 //!    must have a leader with a full ISR, every replica the whole committed log, and every send an
 //!    outcome;
 //! 3. **final read** — a fresh consumer reads every partition from offset 0.
 //!
 //! Each run gets a fresh OS thread and a fresh madsim runtime (madsim's determinism depends on
-//! both), and every node is killed at the end so that nothing outlives the run.
+//! both), and every node is killed at the end so that nothing outlives the run. A run that goes
+//! past its `budget` (steps, history) or its simulated-time limit panics on that thread and is
+//! reported as a timeout.
 
-use crate::clock::Clock;
+use crate::budget::{Budget, Limits, HISTORY_BUDGET_PANIC, STEP_BUDGET_PANIC};
+use crate::clock::{madsim_duration, Clock};
 use crate::cluster::Cluster;
 use crate::entropy::Entropy;
 use crate::faults::{self, Undo};
 use crate::history::{History, Op, Phase};
 use crate::layout::{FINAL_READER, NEMESIS};
-use crate::nemesis;
+use crate::nemesis::Timeline;
 use crate::net::NetStats;
-use crate::scenario::{FaultSpec, Scenario};
+use crate::scenario::Scenario;
 use broker::types::Millis;
 use madsim::runtime::Runtime;
-use madsim::time::Duration;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -41,17 +48,13 @@ pub struct RunOutput {
     pub liveness_gap: Option<String>,
 }
 
-/// Steps (deliveries and timer firings, all nodes together) a run may take per simulated
-/// millisecond before it counts as a livelock: a hundred times what the shipped scenarios use.
-pub const STEP_BUDGET_PER_SIMULATED_MS: u64 = 20;
-
 /// Why a run could not finish.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FailureKind {
     /// The simulation panicked: an assertion in the broker or the harness.
     Crash,
-    /// The run hit its simulated-time limit or its step budget (a livelock).
+    /// The run hit its simulated-time limit or its budget of steps or history (see `budget`).
     Timeout,
 }
 
@@ -63,33 +66,47 @@ pub struct RunFailure {
 
 /// The panic message madsim gives when a run passes its simulated-time limit.
 const TIME_LIMIT_PANIC: &str = "time limit exceeded";
-/// The panic message a node gives when the run passes its step budget.
-pub const STEP_BUDGET_PANIC: &str = "step budget exceeded";
 
 /// Runs `scenario` with `seed` on a fresh thread with a fresh runtime.
 pub fn run(scenario: Arc<Scenario>, seed: u64) -> Result<RunOutput, RunFailure> {
+    run_with(scenario, seed, Limits::default())
+}
+
+/// As [`run`], with other absolute limits than the documented ones.
+pub fn run_with(scenario: Arc<Scenario>, seed: u64, limits: Limits) -> Result<RunOutput, RunFailure> {
+    let time_limit_ms = simulated_time_limit_ms(&scenario);
     let thread = std::thread::Builder::new()
         .name(format!("seed-{seed}"))
         .spawn(move || {
             let mut rt = Runtime::with_seed_and_config(seed, madsim::Config::default());
-            rt.set_time_limit(Duration::from_millis(simulated_time_limit_ms(&scenario)));
-            rt.block_on(simulate(scenario, seed))
+            rt.set_time_limit(madsim_duration(time_limit_ms));
+            rt.block_on(simulate(scenario, seed, limits))
         })
         .expect("spawn run thread");
-    thread.join().map_err(|panic| RunFailure::from_panic(panic_message(panic.as_ref())))
+    thread.join().map_err(|panic| {
+        let message = panic_message(panic.as_ref());
+        // madsim states its limit in its own time, a second per simulated millisecond.
+        let message = if message.contains(TIME_LIMIT_PANIC) {
+            format!("{TIME_LIMIT_PANIC}: the run passed its simulated-time limit of {time_limit_ms} ms")
+        } else {
+            message
+        };
+        RunFailure::from_panic(message)
+    })
 }
 
 impl RunFailure {
-    /// A panic that ended a run: a timeout if it was the time limit or the step budget.
+    /// A panic that ended a run: a timeout if it was the time limit or the budget.
     pub fn from_panic(message: String) -> RunFailure {
-        let timed_out = message.contains(TIME_LIMIT_PANIC) || message.contains(STEP_BUDGET_PANIC);
+        let timed_out =
+            [TIME_LIMIT_PANIC, STEP_BUDGET_PANIC, HISTORY_BUDGET_PANIC].iter().any(|m| message.contains(m));
         RunFailure { kind: if timed_out { FailureKind::Timeout } else { FailureKind::Crash }, message }
     }
 }
 
-/// The step budget of a run of `scenario`.
-pub fn step_budget(scenario: &Scenario) -> u64 {
-    simulated_time_limit_ms(scenario) * STEP_BUDGET_PER_SIMULATED_MS
+/// The budget of a run of `scenario`.
+pub fn budget(scenario: &Scenario, limits: Limits) -> Budget {
+    Budget::for_run(simulated_time_limit_ms(scenario), limits)
 }
 
 fn simulated_time_limit_ms(scenario: &Scenario) -> u64 {
@@ -106,44 +123,48 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-enum Step {
-    Fire(FaultSpec),
-    Undo(Undo),
-}
-
-async fn simulate(scenario: Arc<Scenario>, seed: u64) -> RunOutput {
+async fn simulate(scenario: Arc<Scenario>, seed: u64, limits: Limits) -> RunOutput {
     let clock = Clock::start();
     let entropy = Entropy::new(seed);
-    let timeline = nemesis::timeline(
-        &scenario.faults,
-        scenario.nemesis.as_ref(),
-        scenario.duration_ms,
-        &mut entropy.stream("nemesis"),
-    );
-    let mut cluster = Cluster::start(&scenario, clock, &entropy);
+    let mut timeline =
+        Timeline::new(&scenario.faults, scenario.nemesis.as_ref(), scenario.duration_ms, &entropy);
+    let mut cluster = Cluster::start(&scenario, clock, &entropy, budget(&scenario, limits));
     let mut fault_rng = entropy.stream("faults");
 
-    // Fault phase.
-    let mut steps: BTreeMap<(Millis, u64), Step> = BTreeMap::new();
-    for (i, f) in timeline.iter().enumerate() {
-        steps.insert((f.at_ms, i as u64), Step::Fire(f.clone()));
-    }
-    let mut sequence = timeline.len() as u64;
-    while let Some(((at, _), step)) = steps.pop_first() {
-        if at >= scenario.duration_ms {
+    // Fault phase. Pending undos, by when they are due and then in the order they were scheduled.
+    let mut undos: BTreeMap<(Millis, u64), Undo> = BTreeMap::new();
+    let mut scheduled = 0u64;
+    let mut last_snapshot = None;
+    loop {
+        let next_undo = undos.first_key_value().map(|(&(at, _), _)| at);
+        let next_fire = timeline.peek_ms();
+        let at = match (next_undo, next_fire) {
+            (None, None) => break,
+            (Some(u), Some(f)) => u.min(f),
+            (Some(t), None) | (None, Some(t)) => t,
+        };
+        if at > scenario.duration_ms {
             break;
         }
         clock.sleep_until(at).await;
-        match step {
-            Step::Fire(fault) => {
-                cluster.snapshot();
-                if let Some(undo) = faults::fire(&mut cluster, &mut fault_rng, &fault) {
-                    let until = at + fault.for_ms.expect("an undo comes with for_ms");
-                    steps.insert((until, sequence), Step::Undo(undo));
-                    sequence += 1;
-                }
-            }
-            Step::Undo(undo) => faults::undo(&mut cluster, undo),
+        cluster.budget.step(NEMESIS, at);
+        if next_undo == Some(at) {
+            let (_, undo) = undos.pop_first().expect("an undo is due");
+            faults::undo(&mut cluster, undo);
+            continue;
+        }
+        let fault = timeline.next().expect("a fault is due");
+        // No node has run since a snapshot taken at this instant, so another would repeat it,
+        // unless a broker has been restarted since (it is up with its recovered log).
+        let up = cluster.brokers_up();
+        if !last_snapshot.as_ref().is_some_and(|(t, was_up)| *t == at && up.is_subset(was_up)) {
+            cluster.snapshot();
+            last_snapshot = Some((at, up));
+        }
+        if let Some(undo) = faults::fire(&mut cluster, &mut fault_rng, &fault) {
+            let until = at + fault.for_ms.expect("an undo comes with for_ms");
+            undos.insert((until, scheduled), undo);
+            scheduled += 1;
         }
     }
     clock.sleep_until(scenario.duration_ms).await;
@@ -156,7 +177,10 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64) -> RunOutput {
         match cluster.convergence_gap() {
             None => break None,
             Some(gap) if cluster.now() >= deadline => break Some(gap),
-            Some(_) => clock.sleep_until(cluster.now() + CONVERGENCE_POLL_MS).await,
+            Some(_) => {
+                cluster.budget.step(NEMESIS, cluster.now());
+                clock.sleep_until(cluster.now() + CONVERGENCE_POLL_MS).await
+            }
         }
     };
     let phase = if liveness_gap.is_none() { Phase::Converged } else { Phase::NotConverged };
@@ -169,6 +193,7 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64) -> RunOutput {
         let bound = cluster.now() + FINAL_READ_BOUND_MS;
         while cluster.with_consumer(FINAL_READER, |c| c.is_caught_up()) != Some(true) && cluster.now() < bound
         {
+            cluster.budget.step(NEMESIS, cluster.now());
             clock.sleep_until(cluster.now() + CONVERGENCE_POLL_MS).await;
         }
         if cluster.with_consumer(FINAL_READER, |c| c.is_caught_up()) == Some(true) {
@@ -193,7 +218,7 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64) -> RunOutput {
     let simulated_ms = cluster.now();
     let net = cluster.net_stats();
     cluster.shutdown();
-    madsim::time::sleep(Duration::from_millis(1)).await;
+    madsim::time::sleep(madsim_duration(1)).await;
     let history = std::mem::take(&mut *cluster.history.lock().expect("history lock"));
     RunOutput { history, net, simulated_ms, liveness_gap }
 }
@@ -203,11 +228,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn time_limit_and_step_budget_panics_are_timeouts_others_crashes() {
+    fn time_limit_and_budget_panics_are_timeouts_others_crashes() {
         let kind = |m: &str| RunFailure::from_panic(m.to_string()).kind;
         assert_eq!(kind("time limit exceeded: 180s"), FailureKind::Timeout);
         assert_eq!(
-            kind("step budget exceeded: 3000001 steps by 12 ms (node 1 still busy)"),
+            kind("step budget exceeded: 3000001 steps by 12 ms, the limit is 3000000 (node 1 still busy)"),
+            FailureKind::Timeout
+        );
+        assert_eq!(
+            kind("history budget exceeded: 512 MiB of events by 12 ms, the limit is 512 MiB"),
             FailureKind::Timeout
         );
         assert_eq!(kind("assertion failed: leader"), FailureKind::Crash);

@@ -699,6 +699,8 @@ mod tests {
             messages: 0,
             counts: Default::default(),
             liveness_gap: None,
+            faults_hit_nobody: 0,
+            missed_faults: Vec::new(),
             verdicts: verdicts
                 .iter()
                 .map(|&(checker, outcome, bugs, allowed)| CheckerVerdict {

@@ -13,6 +13,7 @@
 //! The library prints nothing: the command line owns progress bars and output, through the
 //! callback that sees every run.
 
+use crate::budget::Limits;
 use crate::check::Counts;
 use crate::hash;
 use crate::history::History;
@@ -109,11 +110,19 @@ pub struct SweepOptions {
     pub stop_on_first: bool,
     /// Run every seed a second time, on a fresh thread and runtime, and compare the histories.
     pub check_determinism: bool,
+    /// Each run's absolute budget (see `budget`): the documented one unless a test wants less.
+    pub limits: Limits,
 }
 
 impl Default for SweepOptions {
     fn default() -> SweepOptions {
-        SweepOptions { jobs: 1, shard: None, stop_on_first: false, check_determinism: false }
+        SweepOptions {
+            jobs: 1,
+            shard: None,
+            stop_on_first: false,
+            check_determinism: false,
+            limits: Limits::default(),
+        }
     }
 }
 
@@ -155,13 +164,13 @@ pub fn sweep_with(
         .map(|_| {
             let (next, stop, tx, scenario, file) =
                 (next.clone(), stop.clone(), tx.clone(), scenario.clone(), file.to_string());
-            let check = options.check_determinism;
+            let (check, limits) = (options.check_determinism, options.limits);
             std::thread::spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= plan.len || stop.load(Ordering::Relaxed) {
                     break;
                 }
-                let run = run_seed(&scenario, &file, plan.seed(i), check);
+                let run = run_seed(&scenario, &file, plan.seed(i), check, limits);
                 if tx.send((i, run)).is_err() {
                     break;
                 }
@@ -204,10 +213,16 @@ pub fn sweep_with(
     summary
 }
 
-fn run_seed(scenario: &Arc<Scenario>, file: &str, seed: u64, check_determinism: bool) -> SeedRun {
-    let first = run::run(scenario.clone(), seed);
+fn run_seed(
+    scenario: &Arc<Scenario>,
+    file: &str,
+    seed: u64,
+    check_determinism: bool,
+    limits: Limits,
+) -> SeedRun {
+    let first = run::run_with(scenario.clone(), seed, limits);
     let nondeterminism = if check_determinism {
-        let second = run::run(scenario.clone(), seed);
+        let second = run::run_with(scenario.clone(), seed, limits);
         compare_runs(file, seed, &first, &second)
     } else {
         None

@@ -59,6 +59,10 @@ fn describe(history: &History, op: &Op) -> String {
             let detail = if detail.is_empty() { String::new() } else { format!(" ({detail})") };
             format!("FAULT {fault}{on}{detail}")
         }
+        Op::FaultHitNobody { fault, target, reason } => {
+            let target = if target.is_empty() { String::new() } else { format!(" {target}") };
+            format!("FAULT {fault}{target} hit nobody: {reason}")
+        }
         Op::Phase(phase) => match phase {
             Phase::Healed => "PHASE healed: every fault undone, liveness phase begins".to_string(),
             Phase::Converged => "PHASE converged".to_string(),

@@ -16,6 +16,10 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::sync::Arc;
 
+/// The most records a producer sends in one step: 1,000 per simulated millisecond, a million a
+/// second.
+pub const MAX_SENDS_PER_STEP: usize = 1_000;
+
 pub struct ProducerApp {
     topic: Arc<str>,
     partitions: u32,
@@ -105,7 +109,13 @@ impl ProducerApp {
         if self.sent >= self.total {
             return None;
         }
-        let due = self.start_ms + (self.sent as f64 * self.interval_ms) as Millis;
+        // Compared as a float first: at a tiny rate the next send lies past any u64 time (and
+        // the interval may be infinite, so the first send is placed without it).
+        let offset = if self.sent == 0 { 0.0 } else { self.sent as f64 * self.interval_ms };
+        if offset >= self.stop_ms.saturating_sub(self.start_ms) as f64 {
+            return None;
+        }
+        let due = self.start_ms + offset as Millis;
         (due < self.stop_ms).then_some(due)
     }
 
@@ -117,7 +127,11 @@ impl ProducerApp {
     pub fn on_timer(&mut self, now: Millis, out: &mut Outbox, ops: &mut Vec<Op>) {
         let Some(client) = self.client.as_mut() else { return };
         client.on_timer(now, out);
-        while let Some(due) = self.next_send_ms() {
+        // The sends due by now, at most MAX_SENDS_PER_STEP of them: the rest wait for the next
+        // millisecond (see `next_deadline`), so that one step's memory stays bounded whatever the
+        // rate or the backlog after a restart.
+        for _ in 0..MAX_SENDS_PER_STEP {
+            let Some(due) = self.next_send_ms() else { break };
             if due > now {
                 break;
             }

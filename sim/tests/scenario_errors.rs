@@ -598,25 +598,85 @@ fn latency_range_reversed() {
 }
 
 #[test]
-fn rates_outside_zero_to_one() {
+fn packet_loss_rates_outside_zero_to_below_one() {
     check(
         &with("[network]\npacket_loss_rate = 1.5\n"),
         Some(8),
         Some("network.packet_loss_rate"),
-        "packet_loss_rate 1.5 is not a probability; expected a number from 0 to 1",
+        "packet_loss_rate 1.5 is not a packet loss probability below 1; expected a number from 0 up to, \
+         but not including, 1",
     );
     check(
         &with("[[faults]]\nat_ms = 1\nfault = \"packet-loss\"\nrate = -0.1\n"),
         Some(10),
         Some("faults[0].rate"),
-        "rate -0.1 is not a probability",
+        "rate -0.1 is not a packet loss probability below 1",
     );
     check(
         &with("[network]\npacket_loss_rate = nan\n"),
         Some(8),
         Some("network.packet_loss_rate"),
-        "not a probability",
+        "not a packet loss probability below 1",
     );
+}
+
+/// Lost packets are retransmitted until they get through: at a loss rate of 1 nothing ever
+/// arrives, so 1 is refused wherever a loss rate is given.
+#[test]
+fn a_packet_loss_rate_of_one_is_refused_everywhere() {
+    let why = "rate 1 is not a packet loss probability below 1; expected a number from 0 up to, but not \
+               including, 1 (lost packets are retransmitted: at 1 nothing would ever arrive)";
+    check(&with("[network]\npacket_loss_rate = 1.0\n"), Some(8), Some("network.packet_loss_rate"), why);
+    check(
+        &with("[[faults]]\nat_ms = 1\nfault = \"packet-loss\"\nrate = 1\n"),
+        Some(10),
+        Some("faults[0].rate"),
+        why,
+    );
+    check(
+        &with("[nemesis]\nfaults = [\"packet-loss\"]\npacket_loss_rate = 1.0\n"),
+        Some(9),
+        Some("nemesis.packet_loss_rate"),
+        why,
+    );
+    let just_below = with("[network]\npacket_loss_rate = 0.999\n");
+    scenario::parse(&just_below, "t.toml").expect("a loss rate just below 1 is valid");
+}
+
+/// Ten million replicas exhaust memory before the run starts: the topics together hold at
+/// most a hundred thousand.
+#[test]
+fn too_many_replicas_in_all() {
+    let big =
+        "[cluster]\nbrokers = 999\n[[topics]]\nname = \"x\"\npartitions = 10000\nreplication_factor = 999\n";
+    check(
+        &with(big),
+        Some(9),
+        Some("topics[1]"),
+        "the topics up to this one have 9990009 replicas (partitions × replication_factor, summed); \
+         expected at most 100000 in all",
+    );
+    let many = (0..11)
+        .map(|i| format!("[[topics]]\nname = \"t{i}\"\npartitions = 10000\nreplication_factor = 1\n"))
+        .collect::<String>();
+    check(&with(&many), Some(43), Some("topics[10]"), "have 100009 replicas");
+    let at_the_bound = with(
+        "[cluster]\nbrokers = 10\n[[topics]]\nname = \"x\"\npartitions = 9999\nreplication_factor = 10\n",
+    );
+    scenario::parse(&at_the_bound, "t.toml").expect("100,000 replicas in all are allowed");
+}
+
+/// A send's value numbers it in 32 bits: more messages than that would reuse values.
+#[test]
+fn too_many_messages() {
+    check(
+        &with("[[producers]]\ntopic = \"orders\"\nmessages = 4294967296\n"),
+        Some(9),
+        Some("producers[0].messages"),
+        "messages 4294967296 is too many; expected at most 4294967295",
+    );
+    let most = with("[[producers]]\ntopic = \"orders\"\nmessages = 4294967295\n");
+    scenario::parse(&most, "t.toml").expect("2^32 - 1 messages are allowed");
 }
 
 #[test]
@@ -829,7 +889,7 @@ fn nemesis_errors() {
         &nemesis("faults = [\"packet-loss\"]\npacket_loss_rate = 2"),
         Some(9),
         Some("nemesis.packet_loss_rate"),
-        "not a probability",
+        "not a packet loss probability below 1",
     );
 }
 

@@ -32,6 +32,12 @@ const MAX_CLIENTS_PER_KIND: usize = 1000;
 pub const MAX_MS: u64 = 10_000_000_000;
 /// Far beyond any useful run; keeps per-partition state from exhausting memory.
 pub const MAX_PARTITIONS: u32 = 10_000;
+/// Replicas of every topic together (partitions × replication factor, summed): ten million of
+/// them (10,000 partitions on 999 brokers) exhaust memory before the run starts, a million
+/// slow every step to a crawl, a hundred thousand run in seconds.
+pub const MAX_REPLICAS: u64 = 100_000;
+/// Each send's value numbers it in 32 bits (the producer's index is in the high bits).
+pub const MAX_MESSAGES: u64 = u32::MAX as u64;
 
 /// Kinds a nemesis can draw: each one is undone when its random duration ends.
 pub const NEMESIS_KINDS: [FaultKind; 6] = [
@@ -155,7 +161,7 @@ fn broker(b: &BrokerSpec, path: &KeyPath) -> Check {
 
 fn network(n: &NetworkSpec, path: &KeyPath) -> Check {
     latency_range(n.latency_min_ms, n.latency_max_ms, path)?;
-    probability(n.packet_loss_rate, &path.key("packet_loss_rate"))
+    loss_rate(n.packet_loss_rate, &path.key("packet_loss_rate"))
 }
 
 fn topics(s: &Scenario, path: &KeyPath) -> Check {
@@ -164,6 +170,7 @@ fn topics(s: &Scenario, path: &KeyPath) -> Check {
     }
     let brokers = s.cluster.brokers;
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut replicas = 0u64;
     for (i, t) in s.topics.iter().enumerate() {
         let at = path.index(i);
         if !is_topic_name(&t.name) {
@@ -207,6 +214,16 @@ fn topics(s: &Scenario, path: &KeyPath) -> Check {
                 format!(
                     "replication_factor {rf} is larger than the {brokers} broker{}; expected at most {brokers}",
                     plural(brokers as usize)
+                ),
+            );
+        }
+        replicas += u64::from(t.partitions) * u64::from(rf);
+        if replicas > MAX_REPLICAS {
+            return fail(
+                at.clone(),
+                format!(
+                    "the topics up to this one have {replicas} replicas (partitions × replication_factor, \
+                     summed); expected at most {MAX_REPLICAS} in all"
                 ),
             );
         }
@@ -373,6 +390,16 @@ fn client_name(name: &str, path: &KeyPath) -> Check {
 
 fn producer(s: &Scenario, world: &World<'_>, p: &ProducerSpec, path: &KeyPath) -> Check {
     world.topic(&p.topic, &path.key("topic"))?;
+    if p.messages > MAX_MESSAGES {
+        return fail(
+            path.key("messages"),
+            format!(
+                "messages {} is too many; expected at most {MAX_MESSAGES} (each value numbers its send \
+                 in 32 bits)",
+                p.messages
+            ),
+        );
+    }
     let rate = p.messages_per_sec;
     if !(rate.is_finite() && rate > 0.0) {
         return fail(
@@ -473,7 +500,7 @@ fn what_it_needs(key: &str, kind: FaultKind) -> &'static str {
         }
         ("target", FaultKind::Restart) => "the crashed nodes to restart, e.g. target = \"broker-1\"",
         ("target", FaultKind::Resume) => "the paused nodes to resume, e.g. target = \"broker-1\"",
-        ("rate", _) => "the probability that a packet is lost, from 0 to 1",
+        ("rate", _) => "the probability that a packet is lost, from 0 up to, but not including, 1",
         ("latency_min_ms", _) | ("latency_max_ms", _) => "the range each message's latency is drawn from",
         _ => "",
     }
@@ -543,7 +570,7 @@ fn fault(s: &Scenario, world: &World<'_>, f: &FaultSpec, path: &KeyPath) -> Chec
         return fail(path.key("for_ms"), "for_ms is 0; expected at least 1");
     }
     if let Some(rate) = f.rate {
-        probability(rate, &path.key("rate"))?;
+        loss_rate(rate, &path.key("rate"))?;
     }
     if let (Some(min), Some(max)) = (f.latency_min_ms, f.latency_max_ms) {
         latency_range(min, max, path)?;
@@ -652,7 +679,7 @@ fn nemesis(s: &Scenario, world: &World<'_>, n: &NemesisSpec, path: &KeyPath) -> 
             ),
         );
     }
-    probability(n.packet_loss_rate, &path.key("packet_loss_rate"))
+    loss_rate(n.packet_loss_rate, &path.key("packet_loss_rate"))
 }
 
 /// The most fault streams a nemesis may run at once.
@@ -679,11 +706,17 @@ fn positive(value: u64, path: &KeyPath) -> Check {
     Ok(())
 }
 
-fn probability(p: f64, path: &KeyPath) -> Check {
-    if !(0.0..=1.0).contains(&p) {
+/// A packet loss probability: from 0 up to, not including, 1. A lost packet is retransmitted
+/// until it gets through, so at 1 nothing would ever arrive and every sender would retry for ever.
+fn loss_rate(p: f64, path: &KeyPath) -> Check {
+    if !(0.0..1.0).contains(&p) {
         return fail(
             path.clone(),
-            format!("{} {p} is not a probability; expected a number from 0 to 1", last_key(path)),
+            format!(
+                "{} {p} is not a packet loss probability below 1; expected a number from 0 up to, \
+                 but not including, 1 (lost packets are retransmitted: at 1 nothing would ever arrive)",
+                last_key(path)
+            ),
         );
     }
     Ok(())
