@@ -145,7 +145,7 @@ fn wrong_type() {
         "name = \"t\"\ndescription = \"d\"\ntopics = 3\n",
         Some(3),
         Some("topics"),
-        "expected an array, found integer `3`",
+        "`topics` is an integer; expected tables, each written `[[topics]]`",
     );
     check(
         &with("[broker]\nunclean_leader_election_enable = \"yes\"\n"),
@@ -899,4 +899,47 @@ fn first_problem_in_file_order_is_reported() {
         "replication_factor = 4\n[[producers]]\ntopic = \"nope\"\n[[faults]]\nat_ms = 1\nfault = \"crash\"\n",
     );
     check(&source, Some(7), Some("topics[0].replication_factor"), "larger than the 3 brokers");
+}
+
+// ---- one grammar: tables are tables, targets have no spaces ----
+
+/// `../shared/cases/table-as-array.toml`: serde would read `cluster = [3]` by position, as
+/// `brokers = 3`.
+#[test]
+fn a_table_written_as_an_array_is_rejected() {
+    check(&top("cluster = [3]\n"), Some(1), Some("cluster"), "expected a table, `[cluster]`");
+    check(&top("broker = 5\n"), Some(1), Some("broker"), "`broker` is an integer; expected a table");
+    check(&top("network = [1, 5]\n"), Some(1), Some("network"), "expected a table");
+    check(
+        "name = \"t\"\ndescription = \"d\"\ntopics = [[\"orders\"]]\n",
+        Some(3),
+        Some("topics[0]"),
+        "`topics` holds an array; expected tables, each written `[[topics]]`",
+    );
+    check(&top("faults = 3\n"), Some(1), Some("faults"), "`faults` is an integer; expected tables");
+}
+
+/// `../shared/cases/target-with-spaces.toml`: node names in partition groups were strict about
+/// spaces while role targets trimmed them.
+#[test]
+fn a_target_with_spaces_is_rejected_like_a_group_name_with_spaces() {
+    let fault = "[[faults]]\nat_ms = 10\nfault = \"crash\"\n";
+    check(
+        &with(&format!("{fault}target = \"leader( orders / 0 )\"\n")),
+        Some(10),
+        Some("faults[0].target"),
+        "has spaces in it; expected a target written without any: `leader(orders/0)`",
+    );
+    check(
+        &with(&format!("{fault}target = \" broker-1\"\n")),
+        Some(10),
+        Some("faults[0].target"),
+        "has spaces",
+    );
+    check(
+        &with(&format!("{fault}target = [\"broker-1 \"]\n")),
+        Some(10),
+        Some("faults[0].target[0]"),
+        "has spaces",
+    );
 }

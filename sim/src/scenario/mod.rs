@@ -31,6 +31,9 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// Parses and validates scenario text; `file_name` is only used in errors.
 pub fn parse(source: &str, file_name: &str) -> Result<Scenario, ScenarioError> {
+    let table: toml::Table =
+        toml::from_str(source).map_err(|e| ScenarioError::from_toml(file_name, source, &e))?;
+    validate::shapes(&table).map_err(|p| ScenarioError::at_path(file_name, source, &p.path, p.message))?;
     let scenario: Scenario =
         toml::from_str(source).map_err(|e| ScenarioError::from_toml(file_name, source, &e))?;
     validate::validate(&scenario)

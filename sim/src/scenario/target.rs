@@ -47,11 +47,18 @@ const GRAMMAR: &str = "expected a node name (`broker-1`, a producer or consumer 
     `leader(TOPIC/PARTITION)`, `follower(..)`, `followers(..)`, `replicas(..)`";
 
 impl Target {
-    /// Parses one target. The error says what was expected.
+    /// Parses one target. The error says what was expected. Targets are written without spaces,
+    /// as node names in partition groups are: one grammar everywhere.
     pub fn parse(s: &str) -> Result<Target, String> {
-        let s = s.trim();
-        if s.is_empty() {
+        if s.trim().is_empty() {
             return Err(format!("empty target; {GRAMMAR}"));
+        }
+        if s.chars().any(char::is_whitespace) {
+            let tight: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+            return Err(match Target::parse(&tight) {
+                Ok(_) => format!("`{s}` has spaces in it; expected a target written without any: `{tight}`"),
+                Err(_) => format!("`{s}` has spaces in it; {GRAMMAR}"),
+            });
         }
         match s {
             "controller" => return Ok(Target::Controller),
@@ -80,7 +87,7 @@ impl Target {
 }
 
 fn parse_role(s: &str, open: usize) -> Result<Target, String> {
-    let role = s[..open].trim();
+    let role = &s[..open];
     let example = |role: &str| format!("`{role}(TOPIC/PARTITION)`, e.g. `{role}(orders/0)`");
     if !ROLES.contains(&role) {
         return Err(format!(
@@ -95,7 +102,6 @@ fn parse_role(s: &str, open: usize) -> Result<Target, String> {
     let Some((topic, partition)) = inner.split_once('/') else {
         return Err(format!("`{s}` names no partition; expected {}", example(role)));
     };
-    let (topic, partition) = (topic.trim(), partition.trim());
     if !is_topic_name(topic) {
         return Err(format!(
             "`{topic}` in `{s}` is not a topic name (letters, digits, `.`, `_`, `-`); expected {}",
@@ -172,7 +178,6 @@ mod tests {
             ("follower(orders/1)", Target::Follower(tp("orders", 1))),
             ("followers(a.b-c/12)", Target::Followers(tp("a.b-c", 12))),
             ("replicas(orders/0)", Target::Replicas(tp("orders", 0))),
-            (" leader( orders / 0 ) ", Target::Leader(tp("orders", 0))),
         ];
         for (text, want) in cases {
             assert_eq!(Target::parse(text), Ok(want.clone()), "{text}");
@@ -185,14 +190,15 @@ mod tests {
         let cases = [
             ("", "empty target"),
             ("   ", "empty target"),
-            ("broker 1", "is not a target"),
+            ("broker 1", "has spaces in it"),
+            (" leader( orders / 0 ) ", "expected a target written without any: `leader(orders/0)`"),
             ("leadr(orders/0)", "unknown role `leadr`"),
             ("leader(orders/0", "does not end with `)`"),
             ("leader(orders)", "names no partition"),
             ("leader(orders/x)", "`x` in `leader(orders/x)` is not a partition number"),
             ("leader(orders/-1)", "is not a partition number"),
             ("leader(/0)", "is not a topic name"),
-            ("leader(a b/0)", "is not a topic name"),
+            ("leader(a b/0)", "has spaces in it"),
             ("replicas(orders/0)x", "does not end with `)`"),
         ];
         for (text, fragment) in cases {

@@ -49,6 +49,61 @@ pub const NEMESIS_KINDS: [FaultKind; 6] = [
     FaultKind::Latency,
 ];
 
+/// The keys that hold one table, and those that hold an array of tables.
+const TABLES: [&str; 7] = ["cluster", "broker", "controller", "network", "nemesis", "expect", "regression"];
+const ARRAYS_OF_TABLES: [&str; 4] = ["topics", "producers", "consumers", "faults"];
+
+/// Tables written as tables. serde would read `cluster = [3]` field by field in order, as if it
+/// said `brokers = 3`; a scenario's tables are read by key only, so anything else is an error.
+pub fn shapes(file: &toml::Table) -> Check {
+    let root = KeyPath::root();
+    for key in TABLES {
+        if let Some(value) = file.get(key) {
+            if !value.is_table() {
+                return fail(
+                    root.key(key),
+                    format!("`{key}` is {}; expected a table, `[{key}]` with its keys below it", kind(value)),
+                );
+            }
+        }
+    }
+    for key in ARRAYS_OF_TABLES {
+        let Some(value) = file.get(key) else { continue };
+        let Some(items) = value.as_array() else {
+            return fail(
+                root.key(key),
+                format!(
+                    "`{key}` is {}; expected tables, each written `[[{key}]]` with its keys below it",
+                    kind(value)
+                ),
+            );
+        };
+        if let Some((i, item)) = items.iter().enumerate().find(|(_, item)| !item.is_table()) {
+            return fail(
+                root.key(key).index(i),
+                format!(
+                    "`{key}` holds {}; expected tables, each written `[[{key}]]` with its keys below it",
+                    kind(item)
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// How a TOML value reads in an error: "an array", "an integer".
+fn kind(value: &toml::Value) -> &'static str {
+    match value {
+        toml::Value::String(_) => "a string",
+        toml::Value::Integer(_) => "an integer",
+        toml::Value::Float(_) => "a number",
+        toml::Value::Boolean(_) => "a boolean",
+        toml::Value::Datetime(_) => "a date",
+        toml::Value::Array(_) => "an array",
+        toml::Value::Table(_) => "a table",
+    }
+}
+
 pub fn validate(s: &Scenario) -> Check {
     let root = KeyPath::root();
     top_level(s, &root)?;
