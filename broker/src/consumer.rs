@@ -92,6 +92,11 @@ impl Consumer {
         !self.positions.is_empty() && self.positions.values().all(|p| p.caught_up)
     }
 
+    /// The partitions not read to their end yet, with the offset reached in each.
+    pub fn unfinished(&self) -> Vec<(TopicPartition, Offset)> {
+        self.positions.iter().filter(|(_, p)| !p.caught_up).map(|(tp, p)| (tp.clone(), p.offset)).collect()
+    }
+
     /// The earliest time `on_timer` has work to do.
     pub fn next_deadline(&self) -> Millis {
         let mut d = self.metadata.deadline().unwrap_or(Millis::MAX);

@@ -15,6 +15,7 @@ use crate::scenario::Scenario;
 use crate::settings;
 use crate::workload::{ProducerApp, ProducerPlan};
 use broker::broker::BrokerBoot;
+use broker::config::ConsumerConfig;
 use broker::controller::ControllerState;
 use broker::metadata::MetadataImage;
 use broker::types::{Millis, NodeId, TopicPartition};
@@ -128,9 +129,16 @@ impl Cluster {
         self.handles.insert(id, handle);
     }
 
-    /// Starts the final reader: a consumer of every partition from offset 0.
+    /// Starts the final reader: a consumer of every partition from offset 0. It is the harness's
+    /// own reader, not a client under test, so it fetches far more than a consumer's defaults
+    /// (64 MiB a partition, 1 GiB a response): a partition of a million records, or of records of
+    /// a megabyte, takes a few round trips rather than thousands.
     pub fn start_final_reader(&mut self) {
-        let config = settings::consumer_config(500, &self.layout);
+        let config = ConsumerConfig {
+            max_partition_fetch_bytes: 64 << 20,
+            fetch_max_bytes: 1 << 30,
+            ..settings::consumer_config(500, &self.layout)
+        };
         let rng = self.entropy.stream(&client_stream(&self.layout, FINAL_READER));
         let app = ConsumerApp::final_reader(config, rng);
         self.add_node(NodeSlot::client(FINAL_READER, Stored::Consumer(Box::new(app))));
@@ -329,6 +337,38 @@ impl Cluster {
         }
     }
 
+    /// Node names as the report and the trace write them: `[broker-1, broker-2]`.
+    fn names(&self, nodes: &[NodeId]) -> String {
+        let names: Vec<&str> = nodes.iter().map(|&n| self.layout.name(n)).collect();
+        format!("[{}]", names.join(", "))
+    }
+
+    /// Which partitions the final reader has not read to the end, and how far it got in each:
+    /// `None` once it has read them all.
+    pub fn final_read_gap(&self) -> Option<String> {
+        if self.with_consumer(FINAL_READER, |c| c.is_caught_up()) == Some(true) {
+            return None;
+        }
+        let unfinished = self
+            .with_consumer(FINAL_READER, |c| c.client().map(|c| c.unfinished()).unwrap_or_default())
+            .unwrap_or_default();
+        if unfinished.is_empty() {
+            return Some("the final reader learnt of no partition".to_string());
+        }
+        let image = self.controller_image();
+        let parts: Vec<String> = unfinished
+            .iter()
+            .map(|(tp, offset)| {
+                let end = image
+                    .leader_of(tp)
+                    .and_then(|l| self.with_broker(l, |b| b.status(tp)).flatten())
+                    .map_or("an unknown offset".to_string(), |s| s.log_end_offset.to_string());
+                format!("{tp} read up to offset {offset}, its log ends at {end}")
+            })
+            .collect();
+        Some(parts.join("; "))
+    }
+
     /// Why the cluster has not converged, or `None` once it has: every partition has a live leader
     /// acting in the controller's epoch with a full ISR, every replica is up and has the leader's
     /// whole log, committed, and no producer has a send still unresolved.
@@ -342,25 +382,34 @@ impl Cluster {
                 return Some(format!("{tp} has no leader"));
             };
             if state.isr.len() != state.replicas.len() {
-                return Some(format!("{tp} ISR is {:?}, not all of {:?}", state.isr, state.replicas));
+                return Some(format!(
+                    "{tp} ISR is {}, not all of {}",
+                    self.names(&state.isr),
+                    self.names(&state.replicas)
+                ));
             }
             let Some(ls) = self.with_broker(leader, |b| b.status(tp)).flatten() else {
-                return Some(format!("{tp} leader {leader} is down or unaware"));
+                return Some(format!("{tp} leader {} is down or unaware", self.layout.name(leader)));
             };
             if !ls.is_leader || ls.leader_epoch != state.leader_epoch {
+                let leader = self.layout.name(leader);
                 return Some(format!("{tp} leader {leader} is not acting in epoch {}", state.leader_epoch));
             }
             for &r in &state.replicas {
                 let Some(rs) = self.with_broker(r, |b| b.status(tp)).flatten() else {
-                    return Some(format!("{tp} replica {r} is down or unaware"));
+                    return Some(format!("{tp} replica {} is down or unaware", self.layout.name(r)));
                 };
                 if rs.leader_epoch != state.leader_epoch
                     || rs.log_end_offset != ls.log_end_offset
                     || rs.high_watermark != ls.log_end_offset
                 {
                     return Some(format!(
-                        "{tp} replica {r} at epoch {} end {} hw {}, leader end {}",
-                        rs.leader_epoch, rs.log_end_offset, rs.high_watermark, ls.log_end_offset
+                        "{tp} replica {} at epoch {} end {} hw {}, leader end {}",
+                        self.layout.name(r),
+                        rs.leader_epoch,
+                        rs.log_end_offset,
+                        rs.high_watermark,
+                        ls.log_end_offset
                     ));
                 }
             }
