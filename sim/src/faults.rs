@@ -159,14 +159,14 @@ pub fn undo(cluster: &mut Cluster, undo: Undo) {
             }
         },
         Reverse::Restart(nodes) => {
-            let (hit, misses) = partition_by(nodes, |n| cluster.down_hold(n), hold);
+            let (hit, misses) = split_by_hold(nodes, |n| cluster.down_hold(n), hold);
             for &n in &hit {
                 cluster.restart(n);
             }
             record_undo(cluster, "restart", &end, hit, &misses);
         }
         Reverse::Resume(nodes) => {
-            let (hit, misses) = partition_by(nodes, |n| cluster.pause_hold(n), hold);
+            let (hit, misses) = split_by_hold(nodes, |n| cluster.pause_hold(n), hold);
             for &n in &hit {
                 cluster.resume(n);
             }
@@ -229,7 +229,7 @@ enum Left {
 
 /// Splits an undo's nodes into those still held by its own fault (`held` gives each node's
 /// current hold, if any) and those it must leave alone, with why.
-fn partition_by(
+fn split_by_hold(
     nodes: Vec<NodeId>,
     held: impl Fn(NodeId) -> Option<Hold>,
     hold: Hold,
