@@ -31,8 +31,9 @@ pub enum Anomaly<'a> {
     InconsistentOffsets { tp: &'a TopicPartition },
     /// A producer's acknowledged sends landed out of send order.
     NonmonotonicSend { producer: Option<&'a ProducerSpec> },
-    /// Two replicas disagree on what they should agree on.
-    ReplicaDivergence { tp: &'a TopicPartition },
+    /// Two replicas disagree on what they should agree on; `converged`: their whole logs, after
+    /// the cluster converged.
+    ReplicaDivergence { tp: &'a TopicPartition, converged: bool },
     /// A replica-state invariant broke: monotonic-hw, single-leader-per-epoch, monotonic-epoch.
     ReplicaState,
     /// The cluster did not recover after healing.
@@ -45,12 +46,12 @@ pub enum Anomaly<'a> {
 /// |---|---|---|
 /// | lost-write | the producer uses acks=0 | acks=0 never waits for the broker |
 /// | lost-write | the producer uses acks=1 | acks=1 acknowledges before replication |
-/// | lost-write, inconsistent-offsets, replica-divergence | the controller elected an unclean leader for the partition, and its topic enables unclean election | unclean leader election on *tp* |
-/// | lost-write, inconsistent-offsets, replica-divergence | power loss hit at least min.insync.replicas distinct replicas of the partition, and flush is not every-batch | power loss of *N* replicas with unflushed page cache |
-/// | lost-write, inconsistent-offsets, replica-divergence | a replica lost power while it was the partition's only in-sync replica and was then elected cleanly (Kafka without KIP-966 keeps the last ISR member electable), and flush is not every-batch | the only in-sync replica lost power and was elected again without its unflushed tail |
+/// | lost-write, inconsistent-offsets, replica-divergence below the high watermarks | the controller elected an unclean leader for the partition, and its topic enables unclean election | unclean leader election on *tp* |
+/// | lost-write, inconsistent-offsets, replica-divergence below the high watermarks | power loss hit at least min.insync.replicas distinct replicas of the partition, and flush is not every-batch | power loss of *N* replicas with unflushed page cache |
+/// | lost-write, inconsistent-offsets, replica-divergence below the high watermarks | a replica lost power while it was the partition's only in-sync replica and was then elected cleanly (Kafka without KIP-966 keeps the last ISR member electable), and flush is not every-batch | the only in-sync replica lost power and was elected again without its unflushed tail |
 /// | duplicate | the producer retries (retries > 0, or unset: unbounded) and acks is not 0 | retries without idempotence |
 /// | nonmonotonic-send | the producer retries and max.in.flight.requests.per.connection > 1 | retries with several requests in flight reorder batches |
-/// | monotonic-hw, single-leader-per-epoch, monotonic-epoch, liveness | never | |
+/// | replica-divergence after convergence, monotonic-hw, single-leader-per-epoch, monotonic-epoch, liveness | never | |
 ///
 /// One exception comes before the durability rules: an acks=all write acknowledged while the
 /// leader's committed ISR was smaller than min.insync.replicas (from the leaders' `LeaderIsr`
@@ -69,7 +70,13 @@ pub fn judge(facts: &Facts, anomaly: &Anomaly) -> Label {
                 true => None,
                 false => facts.durability_loss(tp),
             }),
-        Anomaly::InconsistentOffsets { tp } | Anomaly::ReplicaDivergence { tp } => facts.durability_loss(tp),
+        // Unclean election and power loss give up committed data, never convergence: replicas
+        // that still differ once the cluster converged are a truncation defect (KIP-101's own
+        // example is a power loss of every replica; KIP-279 fixed the unclean-election case).
+        Anomaly::ReplicaDivergence { converged: true, .. } => None,
+        Anomaly::InconsistentOffsets { tp } | Anomaly::ReplicaDivergence { tp, converged: false } => {
+            facts.durability_loss(tp)
+        }
         Anomaly::Duplicate { producer: Some(p) } => {
             when(retries(p) && p.acks.0 != Acks::None, "retries without idempotence")
         }
@@ -265,7 +272,11 @@ mod tests {
     }
 
     fn divergence(run: &Run) -> Label {
-        Facts::of(&run.input()).judge(&Anomaly::ReplicaDivergence { tp: &tp("orders/0") })
+        Facts::of(&run.input()).judge(&Anomaly::ReplicaDivergence { tp: &tp("orders/0"), converged: false })
+    }
+
+    fn divergence_after_convergence(run: &Run) -> Label {
+        Facts::of(&run.input()).judge(&Anomaly::ReplicaDivergence { tp: &tp("orders/0"), converged: true })
     }
 
     fn duplicate(run: &Run) -> Label {
@@ -313,6 +324,8 @@ mod tests {
         enabled.unclean_election("orders/0", 2, "broker-3");
         assert_eq!(lost_write(&enabled), allowed("unclean leader election on orders/0"));
         assert_eq!(divergence(&enabled), allowed("unclean leader election on orders/0"));
+        // Unclean election gives up committed data, never convergence.
+        assert_eq!(divergence_after_convergence(&enabled), Label::Bug);
 
         // Inherited from the broker setting.
         let mut inherited = Run::new().with_broker("unclean_leader_election_enable = true");
@@ -353,6 +366,11 @@ mod tests {
         let reason = allowed("power loss of 2 replicas with unflushed page cache");
         assert_eq!(lost_write(&two), reason);
         assert_eq!(divergence(&two), reason);
+        assert_eq!(
+            divergence_after_convergence(&two),
+            Label::Bug,
+            "power loss never excuses divergence for good"
+        );
 
         let mut flushed = Run::new().with_broker("flush = \"every-batch\"");
         flushed.fault("power-loss", &["broker-1", "broker-2"]);

@@ -51,7 +51,7 @@ impl Checker for ReplicaDivergence {
                         };
                         violations.push(Violation {
                             checker: self.name(),
-                            label: facts.judge(&Anomaly::ReplicaDivergence { tp }),
+                            label: facts.judge(&Anomaly::ReplicaDivergence { tp, converged: whole }),
                             message: format!(
                                 "{tp} replicas {} and {} differ {scope} (snapshot at {} ms): at \
                                  offset {first} {}, {}; {} differing offset{}",
