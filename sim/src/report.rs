@@ -226,9 +226,10 @@ impl RunReport {
             );
             for violation in v.violations.iter().take(max_examples) {
                 let _ = writeln!(s, "      {}", violation.message);
-                if let check::Label::Allowed { reason } = &violation.label {
-                    let _ = writeln!(s, "        allowed: {reason}");
-                }
+                let _ = match &violation.label {
+                    check::Label::Allowed { reason } => writeln!(s, "        allowed: {reason}"),
+                    check::Label::Bug { promise } => writeln!(s, "        bug: {promise}"),
+                };
             }
             if v.violations.len() > max_examples && max_examples > 0 {
                 let _ = writeln!(s, "      … and {} more", v.violations.len() - max_examples);

@@ -139,7 +139,7 @@ impl Goal {
                 violations.any(|v| {
                     matches!(
                         (&v.label, label),
-                        (Label::Bug, RegressionLabel::Bug)
+                        (Label::Bug { .. }, RegressionLabel::Bug)
                             | (Label::Allowed { .. }, RegressionLabel::Allowed)
                     )
                 })
@@ -710,7 +710,7 @@ mod tests {
                     bugs,
                     allowed,
                     violations: (0..bugs)
-                        .map(|_| violation(checker, Label::Bug))
+                        .map(|_| violation(checker, Label::bug("p")))
                         .chain((0..allowed).map(|_| violation(checker, Label::allowed("why"))))
                         .collect(),
                 })

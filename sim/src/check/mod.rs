@@ -19,9 +19,12 @@
 //! keeps its state in `BTreeMap`s.
 
 mod duplicate;
+pub mod facts;
 mod inconsistent_offsets;
 pub mod index;
 pub mod judgement;
+#[cfg(test)]
+mod judgement_props;
 mod liveness;
 mod lost_write;
 mod monotonic_epoch;
@@ -86,13 +89,19 @@ pub struct Violation {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "label", rename_all = "kebab-case")]
 pub enum Label {
-    Bug,
+    /// `promise`: what the configuration promised, which the violation broke.
+    Bug { promise: String },
+    /// `reason`: the setting that gives the promise up, and the event that took this record.
     Allowed { reason: String },
 }
 
 impl Label {
     pub fn is_bug(&self) -> bool {
-        matches!(self, Label::Bug)
+        matches!(self, Label::Bug { .. })
+    }
+
+    pub fn bug(promise: impl Into<String>) -> Label {
+        Label::Bug { promise: promise.into() }
     }
 
     pub fn allowed(reason: impl Into<String>) -> Label {
@@ -103,7 +112,7 @@ impl Label {
 impl fmt::Display for Label {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Label::Bug => f.write_str("bug"),
+            Label::Bug { .. } => f.write_str("bug"),
             Label::Allowed { reason } => write!(f, "allowed: {reason}"),
         }
     }
@@ -279,8 +288,9 @@ mod tests {
         assert_eq!(json["reason"], "acks=1 acknowledges before replication");
         assert_eq!(json["tp"]["topic"], "orders");
         assert_eq!(v.to_string(), "lost-write (allowed: acks=1 acknowledges before replication): m");
-        let bug = serde_json::to_value(Violation { label: Label::Bug, ..v }).unwrap();
+        let bug = serde_json::to_value(Violation { label: Label::bug("p"), ..v }).unwrap();
         assert_eq!(bug["label"], "bug");
         assert!(bug.get("reason").is_none());
+        assert_eq!(bug["promise"], "p");
     }
 }
