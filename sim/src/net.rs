@@ -95,22 +95,14 @@ struct Packet {
 }
 
 impl Packet {
+    fn new(from: NodeId, to: NodeId, connection: ConnectionId, segment: Segment) -> Packet {
+        Packet { from, to, connection, segment }
+    }
+
     fn is_request(&self) -> bool {
         matches!(self.segment, Segment::Data(Message::Request { .. }))
     }
-
-    /// The order key of its link: resets keep their own order (on no connection), so that one is
-    /// never held behind data waiting out a retransmission.
-    fn lane(&self) -> (NodeId, NodeId, ConnectionId) {
-        match self.segment {
-            Segment::Reset => (self.from, self.to, NO_CONNECTION),
-            _ => (self.from, self.to, self.connection),
-        }
-    }
 }
-
-/// Connection ids start at 1; 0 is the lane of resets.
-const NO_CONNECTION: ConnectionId = 0;
 
 /// One connection, while its client holds it.
 #[derive(Clone, Debug)]
@@ -123,11 +115,43 @@ struct Connection {
     accepted: bool,
     /// What the client sent before the handshake completed, in order.
     held: Vec<Message>,
+    /// Arrival of the last packet scheduled towards the server, and towards the client: a later
+    /// packet never arrives earlier. Order is per connection, as TCP's: a new connection does not
+    /// wait behind an old one's retransmissions. (Resets keep their own order: `Network::reset_last`.)
+    last_to_server: Millis,
+    last_to_client: Millis,
 }
 
-#[derive(Default)]
+impl Connection {
+    fn new(client: NodeId, server: NodeId) -> Connection {
+        Connection {
+            client,
+            server,
+            established: false,
+            accepted: false,
+            held: Vec::new(),
+            last_to_server: 0,
+            last_to_client: 0,
+        }
+    }
+
+    /// The arrival of the last packet scheduled towards `to`, one of its ends.
+    fn last_arrival(&mut self, to: NodeId) -> &mut Millis {
+        if to == self.server {
+            &mut self.last_to_server
+        } else {
+            &mut self.last_to_client
+        }
+    }
+}
+
+/// Where an inbox keeps a packet: its arrival time and its send sequence.
+type Slot = (Millis, u64);
+
 struct Inbox {
-    queue: BTreeMap<(Millis, u64), Packet>,
+    queue: BTreeMap<Slot, Packet>,
+    /// The slots of `queue`, per sender: what a partition of a link, or the sender's death, acts on.
+    by_sender: BTreeMap<NodeId, BTreeSet<Slot>>,
     /// The node's task, as it last parked.
     waker: Option<Waker>,
     /// When the parked task must run next; an earlier arrival moves it.
@@ -137,6 +161,42 @@ struct Inbox {
 }
 
 impl Inbox {
+    fn empty() -> Inbox {
+        Inbox {
+            queue: BTreeMap::new(),
+            by_sender: BTreeMap::new(),
+            waker: None,
+            wake_at: Millis::MAX,
+            armed: BTreeSet::new(),
+        }
+    }
+
+    fn insert(&mut self, slot: Slot, packet: Packet) {
+        self.by_sender.entry(packet.from).or_default().insert(slot);
+        self.queue.insert(slot, packet);
+    }
+
+    fn remove(&mut self, slot: Slot) -> Packet {
+        let packet = self.queue.remove(&slot).expect("a queued slot");
+        self.by_sender.get_mut(&packet.from).expect("indexed sender").remove(&slot);
+        packet
+    }
+
+    /// Takes out what `sender` sent that arrives after `now`, in arrival order.
+    fn take_travelling_from(&mut self, sender: NodeId, now: Millis) -> Vec<Packet> {
+        let Some(slots) = self.by_sender.get_mut(&sender) else { return Vec::new() };
+        let later = slots.split_off(&(now + 1, 0));
+        later.into_iter().map(|slot| self.queue.remove(&slot).expect("an indexed slot")).collect()
+    }
+
+    /// Takes out everything that arrives after `now`, with its slot.
+    fn take_travelling(&mut self, now: Millis) -> Vec<(Slot, Packet)> {
+        for slots in self.by_sender.values_mut() {
+            slots.split_off(&(now + 1, 0));
+        }
+        self.queue.split_off(&(now + 1, 0)).into_iter().collect()
+    }
+
     /// Makes sure the node's task runs at `at`: an armed timer at or before `at` already does it.
     fn arm(&mut self, clock: &Clock, now: Millis, at: Millis) {
         self.armed = self.armed.split_off(&(now + 1));
@@ -167,6 +227,11 @@ pub struct NetStats {
     pub dropped: u64,
 }
 
+/// The network's state is what is live now — connections their clients hold, packets on
+/// their way, partitions in force — and nothing outlives what it belongs to: a connection's order
+/// lives in the connection, and a packet of a connection that is gone is dropped wherever it is
+/// next handled. So a fault costs in proportion to the links, connections and packets it touches,
+/// however long the run.
 pub struct Network {
     config: NetConfig,
     rng: ChaCha8Rng,
@@ -175,14 +240,15 @@ pub struct Network {
     blocked: BTreeSet<(NodeId, NodeId)>,
     /// Packets a partition holds, per directed pair, in send order.
     stalled: BTreeMap<(NodeId, NodeId), VecDeque<Packet>>,
-    /// Arrival time of the last packet scheduled on each lane: a later packet never arrives
-    /// earlier. Order is per connection, as TCP's: a new connection does not wait behind an old
-    /// one's retransmissions.
-    last_arrival: BTreeMap<(NodeId, NodeId, ConnectionId), Millis>,
-    /// The connection each client currently holds towards each server.
+    /// Arrival of the last reset scheduled on each directed pair: resets keep their own order, so
+    /// that one is never held behind data waiting out a retransmission.
+    reset_last: BTreeMap<(NodeId, NodeId), Millis>,
+    /// The connection each client currently holds towards each server: its end of it.
     outgoing: BTreeMap<(NodeId, NodeId), ConnectionId>,
     /// Every connection some client holds.
     connections: BTreeMap<ConnectionId, Connection>,
+    /// The connections each node is an end of: what its death acts on.
+    by_node: BTreeMap<NodeId, BTreeSet<ConnectionId>>,
     next_connection: ConnectionId,
     inboxes: BTreeMap<NodeId, Inbox>,
     liveness: BTreeMap<NodeId, Liveness>,
@@ -198,10 +264,11 @@ impl Network {
             clock,
             blocked: BTreeSet::new(),
             stalled: BTreeMap::new(),
-            last_arrival: BTreeMap::new(),
+            reset_last: BTreeMap::new(),
             outgoing: BTreeMap::new(),
             connections: BTreeMap::new(),
-            next_connection: NO_CONNECTION + 1,
+            by_node: BTreeMap::new(),
+            next_connection: 1,
             inboxes: BTreeMap::new(),
             liveness: BTreeMap::new(),
             sequence: 0,
@@ -223,7 +290,7 @@ impl Network {
 
     /// Adds a node, initially down.
     pub fn add_node(&mut self, node: NodeId) {
-        self.inboxes.insert(node, Inbox { wake_at: Millis::MAX, ..Inbox::default() });
+        self.inboxes.insert(node, Inbox::empty());
         self.liveness.insert(node, Liveness::PoweredOff);
     }
 
@@ -233,6 +300,62 @@ impl Network {
 
     pub fn set_up(&mut self, node: NodeId) {
         self.liveness.insert(node, Liveness::Up);
+    }
+
+    // ----- connections ------------------------------------------------------------------------
+
+    /// Whether the client still holds `connection`: its end exists.
+    fn client_holds(&self, connection: ConnectionId) -> bool {
+        self.connections
+            .get(&connection)
+            .is_some_and(|c| self.outgoing.get(&(c.client, c.server)) == Some(&connection))
+    }
+
+    /// Whether the server's end of `connection` exists.
+    fn accepted(&self, connection: ConnectionId) -> bool {
+        self.connections.get(&connection).is_some_and(|c| c.accepted)
+    }
+
+    /// The server's end of `connection` is gone; with `reset`, its client is told. What a
+    /// partition holds of it is lost, and its order starts again.
+    fn close_server_end(&mut self, now: Millis, connection: ConnectionId, reset: bool) {
+        let Some(c) = self.connections.get_mut(&connection) else { return };
+        c.accepted = false;
+        c.last_to_server = 0;
+        c.last_to_client = 0;
+        let (server, client) = (c.server, c.client);
+        for pair in [(server, client), (client, server)] {
+            if let Some(held) = self.stalled.get_mut(&pair) {
+                held.retain(|p| p.connection != connection || matches!(p.segment, Segment::Reset));
+            }
+        }
+        if reset {
+            self.transmit(now, Packet::new(server, client, connection, Segment::Reset));
+        }
+    }
+
+    /// The client no longer holds `connection`, so both its ends are gone. Packets of it still
+    /// travelling are dropped wherever they are next handled.
+    fn remove_connection(&mut self, connection: ConnectionId) {
+        let Some(c) = self.connections.remove(&connection) else { return };
+        if self.outgoing.get(&(c.client, c.server)) == Some(&connection) {
+            self.outgoing.remove(&(c.client, c.server));
+        }
+        for node in [c.client, c.server] {
+            if let Some(ends) = self.by_node.get_mut(&node) {
+                ends.remove(&connection);
+            }
+        }
+    }
+
+    /// `host` answers with a reset what `client` sent on `connection` and no end of it read: a
+    /// connection attempt, or a request. Nothing is sent if the client has let the connection go:
+    /// the reset would be stale.
+    fn refuse(&mut self, now: Millis, host: NodeId, client: NodeId, connection: ConnectionId) {
+        let from_its_client = self.connections.get(&connection).is_some_and(|c| c.client == client);
+        if from_its_client && self.client_holds(connection) {
+            self.transmit(now, Packet::new(host, client, connection, Segment::Reset));
+        }
     }
 
     // ----- sending ----------------------------------------------------------------------------
@@ -249,9 +372,11 @@ impl Network {
         let c = self.next_connection;
         self.next_connection += 1;
         self.outgoing.insert((client, server), c);
-        let connection = Connection { client, server, established: false, accepted: false, held: Vec::new() };
-        self.connections.insert(c, connection);
-        self.transmit(now, Packet { from: client, to: server, connection: c, segment: Segment::Syn });
+        self.connections.insert(c, Connection::new(client, server));
+        for node in [client, server] {
+            self.by_node.entry(node).or_default().insert(c);
+        }
+        self.transmit(now, Packet::new(client, server, c, Segment::Syn));
         c
     }
 
@@ -264,7 +389,7 @@ impl Network {
         };
         let connection = self.connections.get_mut(&c).expect("an outgoing connection is held");
         if connection.established {
-            self.transmit(now, Packet { from, to, connection: c, segment: Segment::Data(message) });
+            self.transmit(now, Packet::new(from, to, c, Segment::Data(message)));
         } else {
             connection.held.push(message);
         }
@@ -283,20 +408,14 @@ impl Network {
             self.stats.dropped += 1;
             return;
         }
-        self.transmit(now, Packet { from, to, connection, segment: Segment::Data(message) });
-    }
-
-    /// Whether `connection` is live at both ends.
-    fn accepted(&self, connection: ConnectionId) -> bool {
-        self.connections.get(&connection).is_some_and(|c| c.accepted)
+        self.transmit(now, Packet::new(from, to, connection, Segment::Data(message)));
     }
 
     /// The client side gives up on its connection to `peer` (a request or the handshake timed
     /// out): both ends close, and whatever is still travelling on it is lost.
     pub fn close_outgoing(&mut self, from: NodeId, peer: NodeId) {
         if let Some(c) = self.outgoing.remove(&(from, peer)) {
-            self.connections.remove(&c);
-            self.forget(c);
+            self.remove_connection(c);
         }
     }
 
@@ -305,33 +424,8 @@ impl Network {
         if self.accepted(connection) {
             let ends = self.connections.get(&connection).map(|c| (c.server, c.client));
             debug_assert_eq!(ends, Some((server, client)), "closing another node's connection");
-            self.kill_server_end(now, connection, true);
+            self.close_server_end(now, connection, true);
         }
-    }
-
-    /// The server's end of `connection` is gone; with `reset`, its client is told.
-    fn kill_server_end(&mut self, now: Millis, connection: ConnectionId, reset: bool) {
-        let Some(c) = self.connections.get_mut(&connection) else { return };
-        c.accepted = false;
-        let (server, client) = (c.server, c.client);
-        self.forget(connection);
-        if reset {
-            self.reset(now, server, client, connection);
-        }
-    }
-
-    /// Drops what a partition holds of `connection` and its place in the arrival order.
-    fn forget(&mut self, connection: ConnectionId) {
-        for stalled in self.stalled.values_mut() {
-            stalled.retain(|p| p.connection != connection || matches!(p.segment, Segment::Reset));
-        }
-        self.last_arrival.retain(|&(_, _, c), _| c != connection);
-    }
-
-    /// Tells `to` that its connection `connection` with `from` is gone, as a packet on the
-    /// `from` → `to` link.
-    fn reset(&mut self, now: Millis, from: NodeId, to: NodeId, connection: ConnectionId) {
-        self.transmit(now, Packet { from, to, connection, segment: Segment::Reset });
     }
 
     fn latency(&mut self) -> Millis {
@@ -351,14 +445,14 @@ impl Network {
             Liveness::Crashed => {
                 // The host is up without the process: a connection attempt, or a request on a
                 // connection the process had, is answered with a reset.
-                self.stats.dropped += 1;
+                self.drop_packet(&packet);
                 if matches!(packet.segment, Segment::Syn) || packet.is_request() {
-                    self.reset(now, packet.to, packet.from, packet.connection);
+                    self.refuse(now, packet.to, packet.from, packet.connection);
                 }
                 return;
             }
             Liveness::PoweredOff => {
-                self.stats.dropped += 1;
+                self.drop_packet(&packet);
                 return;
             }
         }
@@ -370,9 +464,19 @@ impl Network {
         self.schedule(now, packet);
     }
 
+    /// Puts `packet` on its way, never to arrive before the packet ahead of it on its connection
+    /// (or, for a reset, the reset ahead of it on its link). A packet of a connection that is gone
+    /// is dropped: no end is left to read it.
     fn schedule(&mut self, now: Millis, packet: Packet) {
+        if !self.connections.contains_key(&packet.connection) {
+            self.drop_packet(&packet);
+            return;
+        }
         let latency = self.latency();
-        let last = self.last_arrival.entry(packet.lane()).or_default();
+        let last = match packet.segment {
+            Segment::Reset => self.reset_last.entry((packet.from, packet.to)).or_default(),
+            _ => self.connections.get_mut(&packet.connection).expect("checked above").last_arrival(packet.to),
+        };
         let arrival = (now + latency).max(*last);
         *last = arrival;
         self.enqueue(now, arrival, packet);
@@ -381,26 +485,30 @@ impl Network {
     fn enqueue(&mut self, now: Millis, arrival: Millis, packet: Packet) {
         self.sequence += 1;
         let inbox = self.inboxes.get_mut(&packet.to).expect("known node");
-        inbox.queue.insert((arrival, self.sequence), packet);
+        inbox.insert((arrival, self.sequence), packet);
         if arrival < inbox.wake_at {
             inbox.wake_at = arrival;
             inbox.arm(&self.clock, now, arrival);
         }
     }
 
+    fn drop_packet(&mut self, _packet: &Packet) {
+        self.stats.dropped += 1;
+    }
+
     // ----- receiving --------------------------------------------------------------------------
 
     /// The next delivery due for `node` at `now`, if any. Handshakes are answered here, by the
-    /// host, without the node seeing them; packets on connections gone at the receiving end are
-    /// dropped (a request answered with a reset); packets for a dead node were dropped when it died.
+    /// host, without the node seeing them; packets for an end that is gone are dropped (a request
+    /// answered with a reset); packets for a dead node were dropped when it died.
     pub fn take_due(&mut self, now: Millis, node: NodeId) -> Option<Delivery> {
         loop {
             let inbox = self.inboxes.get_mut(&node)?;
-            let (&key, _) = inbox.queue.first_key_value()?;
-            if key.0 > now {
+            let (&slot, _) = inbox.queue.first_key_value()?;
+            if slot.0 > now {
                 return None;
             }
-            let packet = inbox.queue.remove(&key).expect("first key");
+            let packet = inbox.remove(slot);
             if let Some(delivery) = self.receive(now, packet) {
                 self.stats.delivered += 1;
                 return Some(delivery);
@@ -416,22 +524,18 @@ impl Network {
                 // The client may have given up meanwhile; then there is nothing to accept.
                 if let Some(connection) = self.connections.get_mut(&c) {
                     connection.accepted = true;
-                    self.transmit(
-                        now,
-                        Packet { from: packet.to, to: packet.from, connection: c, segment: Segment::SynAck },
-                    );
+                    self.transmit(now, Packet::new(packet.to, packet.from, c, Segment::SynAck));
                 }
                 None
             }
             Segment::SynAck => {
-                let held = self.outgoing.get(&(packet.to, packet.from)) == Some(&c);
+                let held = self.client_holds(c);
                 let connection =
                     self.connections.get_mut(&c).filter(|x| held && x.accepted && !x.established)?;
                 connection.established = true;
                 let waiting = std::mem::take(&mut connection.held);
                 for message in waiting {
-                    let segment = Segment::Data(message);
-                    self.transmit(now, Packet { from: packet.to, to: packet.from, connection: c, segment });
+                    self.transmit(now, Packet::new(packet.to, packet.from, c, Segment::Data(message)));
                 }
                 Some(Delivery::Connected { peer: packet.from })
             }
@@ -439,7 +543,7 @@ impl Network {
                 if !self.accepted(c) {
                     self.stats.dropped += 1;
                     if matches!(message, Message::Request { .. }) {
-                        self.reset(now, packet.to, packet.from, c);
+                        self.refuse(now, packet.to, packet.from, c);
                     }
                     return None;
                 }
@@ -449,13 +553,12 @@ impl Network {
                 // Only a reset of the client's current connection to `peer` tells it anything:
                 // that connection is gone and its next send opens a new one.
                 if self.outgoing.get(&(packet.to, packet.from)) != Some(&c) {
-                    self.stats.dropped += 1;
+                    self.drop_packet(&packet);
                     return None;
                 }
-                self.outgoing.remove(&(packet.to, packet.from));
-                let connection = self.connections.remove(&c).expect("held");
-                self.forget(c);
-                Some(Delivery::Disconnected { peer: packet.from, established: connection.established })
+                let established = self.connections[&c].established;
+                self.remove_connection(c);
+                Some(Delivery::Disconnected { peer: packet.from, established })
             }
         }
     }
@@ -487,19 +590,26 @@ impl Network {
         if !self.blocked.insert((from, to)) {
             return;
         }
-        // Packets still travelling are lost to the partition and will be retransmitted after it.
-        let inbox = self.inboxes.get_mut(&to).expect("known node");
-        let travelling: Vec<(Millis, u64)> =
-            inbox.queue.iter().filter(|(&(t, _), p)| t > now && p.from == from).map(|(&k, _)| k).collect();
-        let held: Vec<Packet> = travelling.iter().map(|k| inbox.queue.remove(k).expect("listed")).collect();
-        let stalled = self.stalled.entry((from, to)).or_default();
-        for p in held.into_iter().rev() {
-            stalled.push_front(p);
-        }
-        for (&(a, b, _), last) in self.last_arrival.iter_mut() {
-            if (a, b) == (from, to) {
-                *last = (*last).min(now);
+        // Packets still travelling are lost to the partition and will be retransmitted after it;
+        // their connections' order starts again from the heal.
+        let travelling = self.inboxes.get_mut(&to).expect("known node").take_travelling_from(from, now);
+        let mut held = VecDeque::with_capacity(travelling.len());
+        for packet in travelling {
+            match self.connections.get_mut(&packet.connection) {
+                Some(connection) => {
+                    let last = connection.last_arrival(to);
+                    *last = (*last).min(now);
+                    held.push_back(packet);
+                }
+                None => self.drop_packet(&packet),
             }
+        }
+        if let Some(last) = self.reset_last.get_mut(&(from, to)) {
+            *last = (*last).min(now);
+        }
+        debug_assert!(!self.stalled.contains_key(&(from, to)), "a link that was open stalls nothing");
+        if !held.is_empty() {
+            self.stalled.insert((from, to), held);
         }
     }
 
@@ -524,14 +634,19 @@ impl Network {
     /// not on the tail of a fault. Rescheduling keeps every connection and every message — a
     /// reset would instead turn requests in flight into failures the heal itself caused.
     pub fn retransmit_now(&mut self, now: Millis) {
-        let mut travelling: Vec<((Millis, u64), Packet)> = Vec::new();
+        let mut travelling: Vec<(Slot, Packet)> = Vec::new();
         for inbox in self.inboxes.values_mut() {
-            let later = inbox.queue.split_off(&(now + 1, 0));
-            travelling.extend(later);
+            travelling.extend(inbox.take_travelling(now));
         }
-        travelling.sort_by_key(|(key, _)| *key);
-        for last in self.last_arrival.values_mut() {
+        travelling.sort_by_key(|(slot, _)| *slot);
+        for last in self.reset_last.values_mut() {
             *last = (*last).min(now);
+        }
+        for (_, packet) in &travelling {
+            if let Some(connection) = self.connections.get_mut(&packet.connection) {
+                let last = connection.last_arrival(packet.to);
+                *last = (*last).min(now);
+            }
         }
         for (_, packet) in travelling {
             self.schedule(now, packet);
@@ -547,24 +662,18 @@ impl Network {
         self.liveness.insert(node, how);
         if let Some(inbox) = self.inboxes.get_mut(&node) {
             self.stats.dropped += inbox.queue.len() as u64;
-            *inbox = Inbox { wake_at: Millis::MAX, ..Inbox::default() };
+            *inbox = Inbox::empty();
         }
         self.stalled.retain(|&(a, b), _| a != node && b != node);
-        let involved: Vec<(ConnectionId, NodeId)> = self
-            .connections
-            .iter()
-            .filter(|(_, c)| c.client == node || c.server == node)
-            .map(|(&id, c)| (id, c.client))
-            .collect();
-        for (c, client) in involved {
-            if client == node {
+        let ends: Vec<ConnectionId> = self.by_node.get(&node).into_iter().flatten().copied().collect();
+        for c in ends {
+            let Some(connection) = self.connections.get(&c) else { continue };
+            if connection.client == node {
                 // Its own connections die with it; their servers' ends close.
-                let server = self.connections.remove(&c).expect("listed").server;
-                self.outgoing.remove(&(node, server));
-                self.forget(c);
+                self.remove_connection(c);
             } else {
                 // Connections to it: the client still holds its end until told.
-                self.kill_server_end(now, c, how == Liveness::Crashed);
+                self.close_server_end(now, c, how == Liveness::Crashed);
             }
         }
     }
