@@ -13,8 +13,15 @@
 //!   repeated loss up to Linux's `TCP_RTO_MAX`, 120 s), it is not dropped;
 //! - a partition stalls a link: what is in flight and what is sent meanwhile waits and arrives,
 //!   in order, after the heal — unless the sender gave up and closed the connection first;
-//! - a closed connection drops whatever was still travelling on it, and a message arriving on a
-//!   connection the receiver no longer has is answered with a reset;
+//! - a packet on the wire when its sender dies (a crash or a power loss) arrives and is read, as
+//!   TCP delivers what reached the peer's host whatever became of the sender; after a crash the
+//!   host's reset follows it. What the sender's kernel still held dies with it: a packet waiting
+//!   out a retransmission timeout (a packet is on the wire once it has left for the last time,
+//!   `Packet::departs`) or held by a partition, and everything behind it on that connection, as
+//!   TCP delivers nothing past a hole. What was on its way *to* a node that dies is lost with it;
+//! - each end of a connection reads only while it exists: a message arriving for an end that is
+//!   gone is dropped (a request is answered with a reset). A client that gives up on a connection
+//!   closes both ends at once, and what it had sent and is still travelling is lost with them;
 //! - a client whose connection is reset or refused is told (`Delivery::Disconnected`), with
 //!   whether the connection had ever been established: a refused one carried nothing.
 //!
@@ -22,9 +29,9 @@
 //!
 //! | fault | its peers observe | when |
 //! |---|---|---|
-//! | crash (kill -9) | every connection the process had is reset — those it opened (their servers close them) and those opened to it (their clients are told), established or still in handshake, with or without a request in flight. A new connection to the host is refused: its kernel is up and answers the SYN with a reset | at once: one network latency |
-//! | power loss | silence: the host sends nothing, answers no handshake, and what is sent to it is lost | at each peer's own timeout: a request timeout, or a connection-setup timeout for a handshake |
-//! | pause | silence: the process reads and answers nothing, handshakes included (the model pauses the whole host, as a VM pause does; a stopped JVM's kernel would still complete handshakes, and its peers would wait their request timeout instead of the setup timeout — silence either way). What was sent to it waits and is read after the resume | at each peer's own timeout, or late answers after the resume |
+//! | crash (kill -9) | what the process had put on the wire arrives, in order (an answer it sent just before is read). Then every connection the process had is reset — those it opened (their servers close them) and those opened to it (their clients are told), established or still in handshake, with or without a request in flight. A new connection to the host is refused: its kernel is up and answers the SYN with a reset | at once: one network latency, behind what was on the wire |
+//! | power loss | what the host had put on the wire arrives, in order. Then silence: the host sends nothing, answers no handshake, and what is sent to it is lost | at each peer's own timeout: a request timeout, or a connection-setup timeout for a handshake |
+//! | pause | what the process had sent arrives; it sends nothing new. Silence: the process reads and answers nothing, handshakes included (the model pauses the whole host, as a VM pause does; a stopped JVM's kernel would still complete handshakes, and its peers would wait their request timeout instead of the setup timeout — silence either way). What was sent to it waits and is read after the resume | at each peer's own timeout, or late answers after the resume |
 //! | partition | silence across the cut: traffic and handshakes stall (one way or both) | at each peer's own timeout; what stalled arrives after the heal, in order, on connections both ends still hold |
 //! | restart (after a crash or a power loss) | a new process: new connections are accepted; the old ones are dead, and anything arriving on one is answered with a reset | when a peer next sends on an old connection, or at its timeout |
 //! | heal (end of the fault phase) | stalled traffic delivered in order; packets still waiting out retransmission delays are retransmitted at once, at the restored latency (`retransmit_now`) | at the heal |
@@ -80,9 +87,15 @@ enum Segment {
     /// Server → client: the handshake's answer.
     SynAck,
     Data(Message),
-    /// Kills the receiver's end of the connection. A reset of a connection the receiver has
-    /// already let go (or replaced) is stale and is dropped on arrival.
+    /// Kills the receiver's end of the connection: a client is told; a server's end closes
+    /// silently (no server here acts on an inbound connection closing). A reset of an end the
+    /// receiver has already let go (or replaced) is stale and is dropped on arrival.
     Reset,
+    /// Not a packet: it follows the last data a client that lost power had on the wire, and closes
+    /// the server's end once that data is read. A real server's host notices only much later (a
+    /// keepalive, a failed write), but its process can read nothing more on the connection
+    /// meanwhile, so closing the end here changes nothing a node observes, and frees the connection.
+    Forget,
 }
 
 /// A packet on its way.
@@ -92,19 +105,28 @@ struct Packet {
     to: NodeId,
     connection: ConnectionId,
     segment: Segment,
+    /// When it leaves its sender for the last time: its send time plus the retransmission
+    /// timeouts it waits out. From then on it is on the wire, and arrives whatever becomes of its
+    /// sender; before, it is in the sender's kernel, and dies with it.
+    departs: Millis,
 }
 
 impl Packet {
     fn new(from: NodeId, to: NodeId, connection: ConnectionId, segment: Segment) -> Packet {
-        Packet { from, to, connection, segment }
+        Packet { from, to, connection, segment, departs: 0 }
     }
 
     fn is_request(&self) -> bool {
         matches!(self.segment, Segment::Data(Message::Request { .. }))
     }
+
+    /// Whether it is a real packet, which the statistics count.
+    fn is_real(&self) -> bool {
+        !matches!(self.segment, Segment::Forget)
+    }
 }
 
-/// One connection, while its client holds it.
+/// One connection, while either of its ends exists.
 #[derive(Clone, Debug)]
 struct Connection {
     client: NodeId,
@@ -112,12 +134,13 @@ struct Connection {
     /// The handshake completed: the client's end carries data.
     established: bool,
     /// The server's end exists: the SYN reached a live host, and nothing has killed that end since.
+    /// (The client's end exists while the client holds the connection in `Network::outgoing`.)
     accepted: bool,
     /// What the client sent before the handshake completed, in order.
     held: Vec<Message>,
     /// Arrival of the last packet scheduled towards the server, and towards the client: a later
     /// packet never arrives earlier. Order is per connection, as TCP's: a new connection does not
-    /// wait behind an old one's retransmissions. (Resets keep their own order: `Network::reset_last`.)
+    /// wait behind an old one's retransmissions.
     last_to_server: Millis,
     last_to_client: Millis,
 }
@@ -227,7 +250,7 @@ pub struct NetStats {
     pub dropped: u64,
 }
 
-/// The network's state is what is live now — connections their clients hold, packets on
+/// The network's state is what is live now — connections either of whose ends exists, packets on
 /// their way, partitions in force — and nothing outlives what it belongs to: a connection's order
 /// lives in the connection, and a packet of a connection that is gone is dropped wherever it is
 /// next handled. So a fault costs in proportion to the links, connections and packets it touches,
@@ -240,12 +263,9 @@ pub struct Network {
     blocked: BTreeSet<(NodeId, NodeId)>,
     /// Packets a partition holds, per directed pair, in send order.
     stalled: BTreeMap<(NodeId, NodeId), VecDeque<Packet>>,
-    /// Arrival of the last reset scheduled on each directed pair: resets keep their own order, so
-    /// that one is never held behind data waiting out a retransmission.
-    reset_last: BTreeMap<(NodeId, NodeId), Millis>,
     /// The connection each client currently holds towards each server: its end of it.
     outgoing: BTreeMap<(NodeId, NodeId), ConnectionId>,
-    /// Every connection some client holds.
+    /// Every connection either of whose ends exists.
     connections: BTreeMap<ConnectionId, Connection>,
     /// The connections each node is an end of: what its death acts on.
     by_node: BTreeMap<NodeId, BTreeSet<ConnectionId>>,
@@ -264,7 +284,6 @@ impl Network {
             clock,
             blocked: BTreeSet::new(),
             stalled: BTreeMap::new(),
-            reset_last: BTreeMap::new(),
             outgoing: BTreeMap::new(),
             connections: BTreeMap::new(),
             by_node: BTreeMap::new(),
@@ -316,26 +335,49 @@ impl Network {
         self.connections.get(&connection).is_some_and(|c| c.accepted)
     }
 
-    /// The server's end of `connection` is gone; with `reset`, its client is told. What a
-    /// partition holds of it is lost, and its order starts again.
+    /// Whether `node`'s end of `connection` exists: only an existing end reads anything.
+    fn holds(&self, node: NodeId, connection: ConnectionId) -> bool {
+        match self.connections.get(&connection) {
+            Some(c) if node == c.server => c.accepted,
+            Some(_) => self.client_holds(connection),
+            None => false,
+        }
+    }
+
+    /// The server's end of `connection` is gone; with `reset`, its client is told, after whatever
+    /// the server had already sent on it.
     fn close_server_end(&mut self, now: Millis, connection: ConnectionId, reset: bool) {
         let Some(c) = self.connections.get_mut(&connection) else { return };
         c.accepted = false;
-        c.last_to_server = 0;
-        c.last_to_client = 0;
         let (server, client) = (c.server, c.client);
-        for pair in [(server, client), (client, server)] {
-            if let Some(held) = self.stalled.get_mut(&pair) {
-                held.retain(|p| p.connection != connection || matches!(p.segment, Segment::Reset));
-            }
-        }
-        if reset {
+        if !self.client_holds(connection) {
+            self.remove_connection(connection);
+        } else if reset {
             self.transmit(now, Packet::new(server, client, connection, Segment::Reset));
         }
     }
 
-    /// The client no longer holds `connection`, so both its ends are gone. Packets of it still
-    /// travelling are dropped wherever they are next handled.
+    /// The client's end of `connection` died with its node. A server's end learns of it after
+    /// whatever the client had already sent on it: from the host's reset after a crash, or, after
+    /// a power loss, when it would notice by itself (`Segment::Forget`). If the client's end was
+    /// gone already (its node died before, and the server's end has not heard yet), this is said
+    /// again: this death may just have cut the first farewell off.
+    fn close_client_end(&mut self, now: Millis, connection: ConnectionId, how: Liveness) {
+        let Some(c) = self.connections.get(&connection) else { return };
+        let (client, server, accepted) = (c.client, c.server, c.accepted);
+        if self.outgoing.get(&(client, server)) == Some(&connection) {
+            self.outgoing.remove(&(client, server));
+        }
+        if !accepted {
+            self.remove_connection(connection);
+            return;
+        }
+        let segment = if how == Liveness::Crashed { Segment::Reset } else { Segment::Forget };
+        self.transmit(now, Packet::new(client, server, connection, segment));
+    }
+
+    /// Both ends of `connection` are gone. Packets of it still travelling are dropped wherever they
+    /// are next handled.
     fn remove_connection(&mut self, connection: ConnectionId) {
         let Some(c) = self.connections.remove(&connection) else { return };
         if self.outgoing.get(&(c.client, c.server)) == Some(&connection) {
@@ -419,7 +461,8 @@ impl Network {
         }
     }
 
-    /// The server side closes a client's connection: the client learns of it like of a reset.
+    /// The server side closes a client's connection: the client learns of it like of a reset,
+    /// after what the server had already sent on it.
     pub fn close_incoming(&mut self, now: Millis, server: NodeId, client: NodeId, connection: ConnectionId) {
         if self.accepted(connection) {
             let ends = self.connections.get(&connection).map(|c| (c.server, c.client));
@@ -428,18 +471,22 @@ impl Network {
         }
     }
 
-    fn latency(&mut self) -> Millis {
+    /// How long a packet waits out retransmission timeouts at its sender (one per loss), and its
+    /// latency on the wire once it leaves.
+    fn delays(&mut self) -> (Millis, Millis) {
         let c = &self.config;
         let latency = self.rng.gen_range(c.latency_min_ms..=c.latency_max_ms.max(c.latency_min_ms));
         let mut losses = 0;
         while c.packet_loss_rate > 0.0 && self.rng.gen_bool(c.packet_loss_rate.min(0.99)) {
             losses += 1;
         }
-        latency + retransmission_delay(c.retransmit_timeout_ms, losses)
+        (retransmission_delay(c.retransmit_timeout_ms, losses), latency)
     }
 
     fn transmit(&mut self, now: Millis, packet: Packet) {
-        self.stats.sent += 1;
+        if packet.is_real() {
+            self.stats.sent += 1;
+        }
         match self.liveness(packet.to) {
             Liveness::Up => {}
             Liveness::Crashed => {
@@ -464,20 +511,19 @@ impl Network {
         self.schedule(now, packet);
     }
 
-    /// Puts `packet` on its way, never to arrive before the packet ahead of it on its connection
-    /// (or, for a reset, the reset ahead of it on its link). A packet of a connection that is gone
-    /// is dropped: no end is left to read it.
-    fn schedule(&mut self, now: Millis, packet: Packet) {
+    /// Puts `packet` on its way: it leaves once it has waited out its retransmission timeouts and
+    /// arrives a latency later, never before the packet ahead of it on its connection. A packet of
+    /// a connection that is gone is dropped: no end is left to read it.
+    fn schedule(&mut self, now: Millis, mut packet: Packet) {
         if !self.connections.contains_key(&packet.connection) {
             self.drop_packet(&packet);
             return;
         }
-        let latency = self.latency();
-        let last = match packet.segment {
-            Segment::Reset => self.reset_last.entry((packet.from, packet.to)).or_default(),
-            _ => self.connections.get_mut(&packet.connection).expect("checked above").last_arrival(packet.to),
-        };
-        let arrival = (now + latency).max(*last);
+        let (waiting, latency) = self.delays();
+        packet.departs = now + waiting;
+        let connection = self.connections.get_mut(&packet.connection).expect("checked above");
+        let last = connection.last_arrival(packet.to);
+        let arrival = (packet.departs + latency).max(*last);
         *last = arrival;
         self.enqueue(now, arrival, packet);
     }
@@ -492,8 +538,10 @@ impl Network {
         }
     }
 
-    fn drop_packet(&mut self, _packet: &Packet) {
-        self.stats.dropped += 1;
+    fn drop_packet(&mut self, packet: &Packet) {
+        if packet.is_real() {
+            self.stats.dropped += 1;
+        }
     }
 
     // ----- receiving --------------------------------------------------------------------------
@@ -529,9 +577,15 @@ impl Network {
                 None
             }
             Segment::SynAck => {
-                let held = self.client_holds(c);
-                let connection =
-                    self.connections.get_mut(&c).filter(|x| held && x.accepted && !x.established)?;
+                // It completes the handshake even if the server's end has died since it left: the
+                // client learns that from the reset behind it, as a real client would.
+                if !self.client_holds(c) {
+                    return None;
+                }
+                let connection = self.connections.get_mut(&c).expect("held");
+                if connection.established {
+                    return None;
+                }
                 connection.established = true;
                 let waiting = std::mem::take(&mut connection.held);
                 for message in waiting {
@@ -540,7 +594,7 @@ impl Network {
                 Some(Delivery::Connected { peer: packet.from })
             }
             Segment::Data(message) => {
-                if !self.accepted(c) {
+                if !self.holds(packet.to, c) {
                     self.stats.dropped += 1;
                     if matches!(message, Message::Request { .. }) {
                         self.refuse(now, packet.to, packet.from, c);
@@ -549,14 +603,23 @@ impl Network {
                 }
                 Some(Delivery::Message(Envelope { from: packet.from, connection: c, message }))
             }
-            Segment::Reset => {
+            Segment::Reset | Segment::Forget => {
+                let Some(connection) = self.connections.get(&c) else {
+                    self.drop_packet(&packet);
+                    return None;
+                };
+                if packet.to == connection.server {
+                    // The client's end is gone, so the server's closes, silently.
+                    self.close_server_end(now, c, false);
+                    return None;
+                }
                 // Only a reset of the client's current connection to `peer` tells it anything:
                 // that connection is gone and its next send opens a new one.
-                if self.outgoing.get(&(packet.to, packet.from)) != Some(&c) {
+                if !self.client_holds(c) {
                     self.drop_packet(&packet);
                     return None;
                 }
-                let established = self.connections[&c].established;
+                let established = connection.established;
                 self.remove_connection(c);
                 Some(Delivery::Disconnected { peer: packet.from, established })
             }
@@ -591,21 +654,22 @@ impl Network {
             return;
         }
         // Packets still travelling are lost to the partition and will be retransmitted after it;
-        // their connections' order starts again from the heal.
+        // their connections' order starts again from the heal. A packet whose sender's end is
+        // gone has nobody left to retransmit it. (A reset, or the silent end, is the host's last
+        // word on a connection and waits like any packet.)
         let travelling = self.inboxes.get_mut(&to).expect("known node").take_travelling_from(from, now);
         let mut held = VecDeque::with_capacity(travelling.len());
         for packet in travelling {
+            let last_word = matches!(packet.segment, Segment::Reset | Segment::Forget);
+            let retransmitted = last_word || self.holds(from, packet.connection);
             match self.connections.get_mut(&packet.connection) {
-                Some(connection) => {
+                Some(connection) if retransmitted => {
                     let last = connection.last_arrival(to);
                     *last = (*last).min(now);
                     held.push_back(packet);
                 }
-                None => self.drop_packet(&packet),
+                _ => self.drop_packet(&packet),
             }
-        }
-        if let Some(last) = self.reset_last.get_mut(&(from, to)) {
-            *last = (*last).min(now);
         }
         debug_assert!(!self.stalled.contains_key(&(from, to)), "a link that was open stalls nothing");
         if !held.is_empty() {
@@ -639,9 +703,6 @@ impl Network {
             travelling.extend(inbox.take_travelling(now));
         }
         travelling.sort_by_key(|(slot, _)| *slot);
-        for last in self.reset_last.values_mut() {
-            *last = (*last).min(now);
-        }
         for (_, packet) in &travelling {
             if let Some(connection) = self.connections.get_mut(&packet.connection) {
                 let last = connection.last_arrival(packet.to);
@@ -653,27 +714,69 @@ impl Network {
         }
     }
 
-    /// The node's process or machine stopped: its inbox, connections and stalled traffic vanish.
-    /// After a process crash the host resets every connection the process had at once, so its
-    /// peers learn at once; after a power loss they learn only by timing out (or, once it is
-    /// back, from the reset a new process answers on an old connection).
+    /// The node's process or machine stopped. What was on its way to it is lost with it. What it
+    /// had already put on the wire arrives; what its kernel still held — a packet waiting out a
+    /// retransmission timeout, or held by a partition — is lost, with everything behind it on the
+    /// same connection. Then every connection it was an end of closes: after a process crash the
+    /// host resets each at once (the reset following what was on the wire), so its peers learn at
+    /// once; after a power loss they learn only by timing out (or, once it is back, from the reset
+    /// a new process answers on an old connection).
     pub fn node_down(&mut self, now: Millis, node: NodeId, how: Liveness) {
         debug_assert_ne!(how, Liveness::Up);
         self.liveness.insert(node, how);
         if let Some(inbox) = self.inboxes.get_mut(&node) {
-            self.stats.dropped += inbox.queue.len() as u64;
+            self.stats.dropped += inbox.queue.values().filter(|p| p.is_real()).count() as u64;
             *inbox = Inbox::empty();
         }
-        self.stalled.retain(|&(a, b), _| a != node && b != node);
+        let mut lost = 0;
+        self.stalled.retain(|&(a, b), held| {
+            let involved = a == node || b == node;
+            if involved {
+                lost += held.iter().filter(|p| p.is_real()).count() as u64;
+            }
+            !involved
+        });
+        self.stats.dropped += lost;
+        self.cut_what_had_not_left(now, node);
         let ends: Vec<ConnectionId> = self.by_node.get(&node).into_iter().flatten().copied().collect();
         for c in ends {
             let Some(connection) = self.connections.get(&c) else { continue };
             if connection.client == node {
-                // Its own connections die with it; their servers' ends close.
-                self.remove_connection(c);
+                self.close_client_end(now, c, how);
             } else {
-                // Connections to it: the client still holds its end until told.
                 self.close_server_end(now, c, how == Liveness::Crashed);
+            }
+        }
+    }
+
+    /// Drops, of what `node` sent, each packet still in its kernel (`departs` after `now`) and
+    /// everything behind it on the same connection: TCP delivers nothing past a hole. Each
+    /// connection cut orders what comes next after what is left of it.
+    fn cut_what_had_not_left(&mut self, now: Millis, node: NodeId) {
+        for (&to, inbox) in self.inboxes.iter_mut() {
+            let Some(slots) = inbox.by_sender.get(&node) else { continue };
+            let mut cut: BTreeSet<ConnectionId> = BTreeSet::new();
+            let mut kept: BTreeMap<ConnectionId, Millis> = BTreeMap::new();
+            let mut doomed: Vec<Slot> = Vec::new();
+            for &slot in slots {
+                let packet = &inbox.queue[&slot];
+                if cut.contains(&packet.connection) || packet.departs > now {
+                    cut.insert(packet.connection);
+                    doomed.push(slot);
+                } else {
+                    kept.insert(packet.connection, slot.0);
+                }
+            }
+            for slot in doomed {
+                if inbox.remove(slot).is_real() {
+                    self.stats.dropped += 1;
+                }
+            }
+            for c in cut {
+                if let Some(connection) = self.connections.get_mut(&c) {
+                    let last = connection.last_arrival(to);
+                    *last = kept.get(&c).copied().unwrap_or((*last).min(now));
+                }
             }
         }
     }

@@ -270,3 +270,115 @@ fn nothing_of_a_connection_outlives_it() {
         assert_eq!(kept(net), (0, 0, 0, 0, 0));
     });
 }
+
+fn response(correlation: u64) -> Message {
+    Message::Response { correlation, response: metadata() }
+}
+
+#[test]
+fn a_response_on_the_wire_when_its_server_crashes_arrives_before_the_reset() {
+    with_network(0.0, |net| {
+        established_with_a_request_in_flight(net);
+        // SERVER answers at 3 ms (the answer arrives at 4 ms), then crashes at 3 ms: the answer was
+        // acknowledged to the producer, whatever the leader does next.
+        net.reply(3, SERVER, CLIENT, 1, response(1));
+        net.node_down(3, SERVER, Liveness::Crashed);
+        assert_eq!(
+            take_until(net, 10, CLIENT),
+            [(4, "response 1 from 1".to_string()), (4, "reset by 1".to_string())]
+        );
+    });
+}
+
+#[test]
+fn a_response_on_the_wire_when_its_server_loses_power_arrives_then_silence() {
+    with_network(0.0, |net| {
+        established_with_a_request_in_flight(net);
+        net.reply(3, SERVER, CLIENT, 1, response(1));
+        net.node_down(3, SERVER, Liveness::PoweredOff);
+        assert_eq!(take_until(net, 60_000, CLIENT), [(4, "response 1 from 1".to_string())]);
+    });
+}
+
+#[test]
+fn a_request_on_the_wire_when_its_client_dies_reaches_the_server() {
+    for how in [Liveness::Crashed, Liveness::PoweredOff] {
+        with_network(0.0, move |net| {
+            established_with_a_request_in_flight(net);
+            net.send(3, CLIENT, SERVER, request(2));
+            net.node_down(3, CLIENT, how);
+            assert_eq!(take(net, 4, SERVER), ["request 2 from 1000"], "{how:?}");
+            // The server's end closed right behind the request (a reset, or, after a power loss,
+            // silently): its answer goes nowhere, and nothing of the connection is left.
+            net.reply(4, SERVER, CLIENT, 1, response(2));
+            settle(net, 4, 10);
+            assert_eq!(kept(net), (0, 0, 0, 0, 0), "{how:?}");
+        });
+    }
+}
+
+#[test]
+fn a_handshake_answered_before_its_server_crashes_completes_then_is_reset() {
+    with_network(0.0, |net| {
+        // SERVER's host answers the SYN at 1 ms (the SYN-ACK arrives at 2 ms); the process
+        // crashes at 1 ms. The client sends its held request on the completed connection, as a
+        // real client would, and then reads the reset.
+        net.send(0, CLIENT, SERVER, request(1));
+        assert!(take(net, 1, SERVER).is_empty());
+        net.node_down(1, SERVER, Liveness::Crashed);
+        assert_eq!(take(net, 2, CLIENT), ["connected to 1", "reset by 1"]);
+        assert!(take_until(net, 10, CLIENT).is_empty(), "one reset: the request's is stale");
+    });
+}
+
+#[test]
+fn what_a_dying_sender_had_not_put_on_the_wire_is_lost_with_what_follows_it() {
+    with_network(0.0, |net| {
+        established_with_a_request_in_flight(net);
+        // At 3 ms SERVER answers three times: the first answer goes out (arrives at 4 ms), the
+        // second is lost and waits out a retransmission timeout in SERVER's kernel, the third
+        // goes out but TCP holds it behind the second.
+        net.reply(3, SERVER, CLIENT, 1, response(1));
+        net.set_config(config(0.99));
+        net.reply(3, SERVER, CLIENT, 1, response(2));
+        net.set_config(config(0.0));
+        net.reply(3, SERVER, CLIENT, 1, response(3));
+        // The crash takes the kernel's copy of the second with it: the client reads the first,
+        // then the reset, at once — not after the retransmission timeout.
+        net.node_down(3, SERVER, Liveness::Crashed);
+        assert_eq!(
+            take_until(net, 60_000, CLIENT),
+            [(4, "response 1 from 1".to_string()), (4, "reset by 1".to_string())]
+        );
+    });
+}
+
+#[test]
+fn what_a_partition_held_from_a_node_that_dies_is_lost() {
+    with_network(0.0, |net| {
+        // What a partition holds is waiting for its sender's retransmission, which dies with the
+        // sender: after the heal the client reads the crash's reset, not the answer.
+        established_with_a_request_in_flight(net);
+        net.block(3, SERVER, CLIENT);
+        net.reply(3, SERVER, CLIENT, 1, response(1));
+        net.node_down(4, SERVER, Liveness::Crashed);
+        assert!(take_until(net, 4_999, CLIENT).is_empty());
+        net.unblock(5_000, SERVER, CLIENT);
+        assert_eq!(take_until(net, 6_000, CLIENT), [(5_001, "reset by 1".to_string())]);
+    });
+}
+
+#[test]
+fn a_partition_catching_what_a_dead_node_had_on_the_wire_loses_it() {
+    with_network(0.0, |net| {
+        // The answer is on the wire when SERVER crashes, then a partition catches it: it would
+        // have to be retransmitted after the heal, and SERVER's end of the connection is gone.
+        // The crash's reset, the host's last word, waits for the heal.
+        established_with_a_request_in_flight(net);
+        net.reply(3, SERVER, CLIENT, 1, response(1));
+        net.node_down(3, SERVER, Liveness::Crashed);
+        net.block(3, SERVER, CLIENT);
+        net.unblock(5_000, SERVER, CLIENT);
+        assert_eq!(take_until(net, 6_000, CLIENT), [(5_001, "reset by 1".to_string())]);
+    });
+}
