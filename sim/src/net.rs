@@ -10,7 +10,14 @@
 //! - messages between two nodes arrive in the order they were sent, whatever each one's latency
 //!   (a message never overtakes an earlier one on the same connection);
 //! - a lost packet is retransmitted: it arrives late (one retransmission timeout, doubling per
-//!   repeated loss up to Linux's `TCP_RTO_MAX`, 120 s), it is not dropped;
+//!   repeated loss up to Linux's `TCP_RTO_MAX`, 120 s), it is not dropped. It is retransmitted
+//!   at most `TCP_RETRIES2` (15) times, Linux's `tcp_retries2`, and the last retransmission gets
+//!   through: 805 s after the first send at the default 200 ms timeout. Linux instead breaks the
+//!   connection once the last one is lost too, 925 s after the first send. Every timeout of
+//!   Kafka's (a request's 30 s, a send's 120 s, a session's 45 s) is far shorter, so whoever
+//!   waits on such a packet has given up long before either; only traffic nobody waits on (an
+//!   acks=0 produce) arrives late here where Linux would lose it. (At the end of the fault phase
+//!   whatever is still waiting goes at once: `retransmit_now`.);
 //! - a partition stalls a link: what is in flight and what is sent meanwhile waits and arrives,
 //!   in order, after the heal — unless the sender gave up and closed the connection first;
 //! - a packet on the wire when its sender dies (a crash or a power loss) arrives and is read, as
@@ -52,6 +59,11 @@ use std::task::Waker;
 /// Linux's ceiling on the retransmission timeout (`TCP_RTO_MAX`, include/net/tcp.h): however many
 /// times a packet is lost, one retransmission waits at most this long.
 pub const TCP_RTO_MAX_MS: Millis = 120_000;
+
+/// Linux's limit on the retransmissions of one packet (`tcp_retries2`, 15 by default). The last
+/// one gets through here (the module doc says why), so no loss rate holds a packet back for longer
+/// than `retransmission_delay(rto, TCP_RETRIES2)`.
+pub const TCP_RETRIES2: u32 = 15;
 
 /// What a node's inbox hands it.
 #[derive(Clone, Debug)]
@@ -471,13 +483,13 @@ impl Network {
         }
     }
 
-    /// How long a packet waits out retransmission timeouts at its sender (one per loss), and its
-    /// latency on the wire once it leaves.
+    /// How long a packet waits out retransmission timeouts at its sender (one per loss, at most
+    /// `TCP_RETRIES2` losses), and its latency on the wire once it leaves.
     fn delays(&mut self) -> (Millis, Millis) {
         let c = &self.config;
         let latency = self.rng.gen_range(c.latency_min_ms..=c.latency_max_ms.max(c.latency_min_ms));
         let mut losses = 0;
-        while c.packet_loss_rate > 0.0 && self.rng.gen_bool(c.packet_loss_rate.min(0.99)) {
+        while losses < TCP_RETRIES2 && c.packet_loss_rate > 0.0 && self.rng.gen_bool(c.packet_loss_rate) {
             losses += 1;
         }
         (retransmission_delay(c.retransmit_timeout_ms, losses), latency)

@@ -223,6 +223,22 @@ fn one_retransmission_waits_at_most_tcp_rto_max() {
     assert_eq!(retransmission_delay(200, 13), 200 * 1023 + 3 * 120_000);
     // A first timeout above the cap is capped too.
     assert_eq!(retransmission_delay(500_000, 2), 240_000);
+    // The most a packet ever waits: Linux's tcp_retries2 retransmissions.
+    assert_eq!(retransmission_delay(200, TCP_RETRIES2), 200 * 1023 + 5 * 120_000);
+}
+
+#[test]
+fn a_packet_is_retransmitted_at_most_tcp_retries2_times_and_the_last_gets_through() {
+    with_network(0.0, |net| {
+        established_with_a_request_in_flight(net);
+        // Every transmission is lost but the last: the request waits out 15 retransmission
+        // timeouts (200 ms doubling to the 120 s cap: 804.6 s) and the wire's 1 ms.
+        net.set_config(config(0.999_999));
+        net.send(3, CLIENT, SERVER, request(2));
+        let arrival = 3 + 804_600 + 1;
+        assert!(take_until(net, arrival - 1, SERVER).is_empty());
+        assert_eq!(take(net, arrival, SERVER), ["request 2 from 1000"]);
+    });
 }
 
 fn metadata() -> broker::protocol::Response {
