@@ -7,7 +7,7 @@
 //! | 2 | bad input: a scenario file or an argument is wrong |
 //! | 3 | nondeterminism: a seed run twice (`sweep --check-determinism`) gave two different histories |
 //! | 4 | a run crashed: the simulation panicked |
-//! | 5 | a run timed out: it hit its simulated-time limit or its budget of steps or history (`sim::budget`) |
+//! | 5 | a run timed out: it hit its simulated-time limit or its budget of steps or history (`sim::budget`), or its final read did not reach every partition's end |
 //!
 //! When several apply (a sweep, or a sweep of several scenarios), the gravest wins, in the order
 //! 3, 4, 5, 1: a nondeterministic seed makes every other result suspect.

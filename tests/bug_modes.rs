@@ -61,12 +61,14 @@ fn shows_bug(
 }
 
 fn found_shrunk_and_replayed(bug: Bug) {
-    found_shrunk_and_replayed_in(chaos_with(bug), bug.name(), |s| s.bugs.contains(&bug));
+    found_shrunk_and_replayed_in(chaos_with(bug), CHAOS, bug.name(), |s| s.bugs.contains(&bug));
 }
 
-/// Sweeps `s` for a bug verdict, shrinks the run, and replays the shrunk file; `kept` says
-/// whether a scenario still has the defect under test switched on.
-fn found_shrunk_and_replayed_in(s: Scenario, name: &str, kept: impl Fn(&Scenario) -> bool) {
+const CHAOS: &str = "scenarios/chaos-acks-all.toml";
+
+/// Sweeps `s` (loaded from `source`) for a bug verdict, shrinks the run, and replays the shrunk
+/// file; `kept` says whether a scenario still has the defect under test switched on.
+fn found_shrunk_and_replayed_in(s: Scenario, source: &str, name: &str, kept: impl Fn(&Scenario) -> bool) {
     let s = Arc::new(s);
     let (seed, checker) =
         first_bug(&s).unwrap_or_else(|| panic!("{name}: no seed below {SEED_BOUND} shows a bug verdict"));
@@ -86,7 +88,7 @@ fn found_shrunk_and_replayed_in(s: Scenario, name: &str, kept: impl Fn(&Scenario
     assert!(smaller, "{name}: shrinking removed nothing ({})", shrunk.summary());
 
     // The file as `shrink -o` writes it, loaded back, replays the violation with its seed.
-    let file = shrunk.to_file(&goal, "scenarios/chaos-acks-all.toml", "shrunk.toml");
+    let file = shrunk.to_file(&goal, source, "shrunk.toml");
     let replayed = scenario::parse(&file, "shrunk.toml").unwrap_or_else(|e| panic!("{e}\n{file}"));
     assert!(kept(&replayed), "{name}: the shrunk file keeps the defect switched on");
     let recorded = replayed.regression.clone().expect("a [regression] table");
@@ -138,21 +140,54 @@ fn reorder_with_one_in_flight_is_caught() {
 fn high_watermark_truncation_is_caught() {
     let mut s = chaos();
     s.broker.truncation = TruncationSpec::HighWatermark;
-    found_shrunk_and_replayed_in(s, "high-watermark truncation", |s| {
+    found_shrunk_and_replayed_in(s, CHAOS, "high-watermark truncation", |s| {
         s.broker.truncation == TruncationSpec::HighWatermark
     });
 }
 
 /// Historical defects a chaos sweep cannot be expected to find: races whose harm needs a
 /// failover within milliseconds of the wrong step (no seed below 3,000 of `chaos-acks-all` loses
-/// a write with either). `broker/tests/historical_defects.rs` shows each on one broker.
-const SHOWN_ON_ONE_BROKER: [Bug; 2] = [Bug::IsrJoinBelowEpochStart, Bug::RecordDivergingFetchOffset];
+/// a write with either). Each has a scripted scenario in `tests/historical_defects/` that sets the
+/// stage; the sweep searches its seeds for the step landing in the window, and the same seeds
+/// with the defect off lose nothing. (`broker/tests/historical_defects.rs` shows each mechanism
+/// on one broker.)
+const SCRIPTED: [(Bug, &str); 2] = [
+    (Bug::IsrJoinBelowEpochStart, "tests/historical_defects/kafka-7128.toml"),
+    (Bug::RecordDivergingFetchOffset, "tests/historical_defects/kafka-13141.toml"),
+];
+
+fn scripted(bug: Bug) -> (Scenario, &'static str) {
+    let (_, file) = SCRIPTED.iter().find(|(b, _)| *b == bug).expect("a scripted scenario");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    let s = scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert!(s.bugs.contains(&bug), "{file} switches {} on", bug.name());
+    (s, file)
+}
+
+fn found_in_its_scenario_and_absent_without_it(bug: Bug) {
+    let (s, file) = scripted(bug);
+    found_shrunk_and_replayed_in(s.clone(), file, bug.name(), |s| s.bugs.contains(&bug));
+    let mut fixed = s;
+    fixed.bugs.remove(&bug);
+    let summary = sim::sweep::sweep(Arc::new(fixed), file, 0..SEED_BOUND, jobs(), |_| {});
+    assert!(summary.ok(), "{file} without the defect:\n{}", summary.render(1.0));
+}
+
+#[test]
+fn isr_join_below_epoch_start_is_caught_in_its_scenario() {
+    found_in_its_scenario_and_absent_without_it(Bug::IsrJoinBelowEpochStart);
+}
+
+#[test]
+fn record_diverging_fetch_offset_is_caught_in_its_scenario() {
+    found_in_its_scenario_and_absent_without_it(Bug::RecordDivergingFetchOffset);
+}
 
 #[test]
 fn every_bug_mode_has_a_test() {
-    // Adding a bug mode means adding its sweep test above, or listing it in SHOWN_ON_ONE_BROKER
-    // with its test in broker/tests/historical_defects.rs.
-    assert_eq!(Bug::ALL.len(), 7 + SHOWN_ON_ONE_BROKER.len());
+    // Adding a bug mode means adding its sweep test above, with a scripted scenario in SCRIPTED
+    // if the chaos sweep cannot find it.
+    assert_eq!(Bug::ALL.len(), 7 + SCRIPTED.len());
 }
 
 #[test]

@@ -10,6 +10,7 @@ use crate::bugs::Bug;
 use crate::config::{BrokerConfig, FlushPolicy, TopicConfig, TruncationMode};
 use crate::disk::Disk;
 use crate::effect::{Effect, Outbox, ReplicaEvent};
+use crate::fetch_order::FetchOrder;
 use crate::metadata::MetadataImage;
 use crate::protocol::{
     AlterPartitionRequest, AlterPartitionResponse, Envelope, EpochEndOffset, ErrorCode, FetchPartition,
@@ -126,6 +127,8 @@ pub struct Broker {
     /// Followed partitions whose leader answered FENCED_LEADER_EPOCH: not fetched until new
     /// metadata moves them to a newer epoch.
     fetch_fenced: BTreeSet<TopicPartition>,
+    /// The order followed partitions go in a fetch: the last to return records go last.
+    fetch_order: FetchOrder,
     outstanding: BTreeMap<CorrelationId, Outstanding>,
     /// Partitions with an AlterPartition on its way: one at a time per partition, whatever
     /// happened to the proposal meanwhile (Kafka's `AlterPartitionManager`).
@@ -188,6 +191,7 @@ impl Broker {
             replicas: BTreeMap::new(),
             fetchers: BTreeMap::new(),
             fetch_fenced: BTreeSet::new(),
+            fetch_order: FetchOrder::default(),
             outstanding: BTreeMap::new(),
             alter_in_flight: BTreeSet::new(),
             next_correlation: 0,
@@ -423,7 +427,8 @@ impl Broker {
             }
         }
         self.fetchers.retain(|leader, f| f.in_flight || by_leader.contains_key(leader));
-        for (leader, partitions) in by_leader {
+        for (leader, mut partitions) in by_leader {
+            self.fetch_order.arrange(&mut partitions, |p| &p.tp);
             let f = self.fetchers.entry(leader).or_default();
             if f.in_flight || now < f.retry_at {
                 continue;
@@ -1043,6 +1048,7 @@ impl Broker {
                 continue;
             }
             if !p.records.is_empty() {
+                self.fetch_order.served(&tp);
                 log.append_replicated(&p.records);
                 if self.config.flush == FlushPolicy::EveryBatch {
                     log.flush();

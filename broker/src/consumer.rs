@@ -9,6 +9,7 @@
 use crate::config::ConsumerConfig;
 use crate::connections::Connections;
 use crate::effect::{Effect, Outbox};
+use crate::fetch_order::FetchOrder;
 use crate::metadata::MetadataImage;
 use crate::metadata_client::{MetadataClient, PollContext};
 use crate::protocol::{
@@ -49,6 +50,8 @@ pub struct Consumer {
     /// Jitter and the least-loaded node's starting point, from the host.
     random: Box<dyn Random>,
     positions: BTreeMap<TopicPartition, Position>,
+    /// The order partitions go in a fetch: the last to return records go last.
+    fetch_order: FetchOrder,
     fetches: BTreeMap<CorrelationId, InFlightFetch>,
     /// After an error answer, when the broker may be fetched from again.
     retry_at: BTreeMap<BrokerId, Millis>,
@@ -74,6 +77,7 @@ impl Consumer {
             topics,
             metadata,
             positions: BTreeMap::new(),
+            fetch_order: FetchOrder::default(),
             fetches: BTreeMap::new(),
             retry_at: BTreeMap::new(),
             next_correlation: 0,
@@ -90,6 +94,11 @@ impl Consumer {
     /// committed (high watermark = log end).
     pub fn is_caught_up(&self) -> bool {
         !self.positions.is_empty() && self.positions.values().all(|p| p.caught_up)
+    }
+
+    /// The partitions not read to their end yet, with the offset reached in each.
+    pub fn unfinished(&self) -> Vec<(TopicPartition, Offset)> {
+        self.positions.iter().filter(|(_, p)| !p.caught_up).map(|(tp, p)| (tp.clone(), p.offset)).collect()
     }
 
     /// The earliest time `on_timer` has work to do.
@@ -203,6 +212,7 @@ impl Consumer {
                 }
             }
             if !p.records.is_empty() {
+                self.fetch_order.served(&p.tp);
                 let records = p
                     .records
                     .iter()
@@ -244,7 +254,8 @@ impl Consumer {
                 last_fetched_epoch: None,
             });
         }
-        for (broker, partitions) in by_leader {
+        for (broker, mut partitions) in by_leader {
+            self.fetch_order.arrange(&mut partitions, |p| &p.tp);
             let busy = self.fetches.values().any(|f| f.broker == broker);
             if busy || self.retry_at.get(&broker).is_some_and(|&t| now < t) {
                 continue;

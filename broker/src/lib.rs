@@ -13,6 +13,7 @@ pub mod consumer;
 pub mod controller;
 pub mod disk;
 pub mod effect;
+pub mod fetch_order;
 pub mod log;
 pub mod metadata;
 pub mod metadata_client;

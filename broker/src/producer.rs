@@ -256,7 +256,7 @@ impl Producer {
                 {
                     self.metadata.want_refresh();
                 }
-                self.retry(now, f.tp, f.batch, maybe_written, &format!("{error:?}"));
+                self.retry(now, f.tp, f.batch, maybe_written, error.kafka_name());
             }
         }
     }

@@ -125,3 +125,43 @@ fn a_consumer_reads_below_the_high_watermark_within_its_limits() {
     d.fetch(None, u64::MAX, u64::MAX, from_zero(1));
     assert_eq!(counts(&d), vec![30]);
 }
+
+/// Kafka's fetchers move a partition that returned records to the end of the next fetch, so that
+/// large records on one partition cannot starve the others of the response's bytes.
+#[test]
+fn a_partition_that_returned_records_goes_last_in_the_next_fetch() {
+    use broker::effect::Effect;
+    use broker::protocol::{FetchResponse, FetchedPartition, Message, Response};
+    use broker::types::LogRecord;
+    let mut d = Driver::start_with(boot(BrokerConfig::default(), 2), Disk::default());
+    d.register(1);
+    d.metadata(image_of(1, 2, Some(NodeId(2)), 0, &[1, 2, 3]));
+    let order = |d: &Driver| -> Vec<u32> {
+        d.out
+            .iter()
+            .rev()
+            .find_map(|e| match e {
+                Effect::Send { message: Message::Request { request: Request::Fetch(f), .. }, .. } => {
+                    Some(f.partitions.iter().map(|p| p.tp.partition).collect())
+                }
+                _ => None,
+            })
+            .expect("a fetch")
+    };
+    assert_eq!(order(&d), vec![0, 1]);
+    let fetch = d.sent(|r| matches!(r, Request::Fetch(_))).unwrap();
+    let record = LogRecord { epoch: 0, key: None, value: 1, size_bytes: 100 };
+    let part = |p: u32, records: Vec<LogRecord>| FetchedPartition {
+        tp: orders(p),
+        error: None,
+        high_watermark: 0,
+        log_end_offset: records.len() as u64,
+        diverging_epoch: None,
+        base_offset: 0,
+        records,
+    };
+    let response =
+        Response::Fetch(FetchResponse { partitions: vec![part(0, vec![record]), part(1, vec![])] });
+    d.deliver(NodeId(2), Message::Response { correlation: fetch, response });
+    assert_eq!(order(&d), vec![1, 0], "orders/0 returned records: it goes last");
+}

@@ -1,7 +1,8 @@
 //! Defects Kafka really had, switched back on as bug modes, shown on one broker driven by hand:
 //! with the bug the broker does what Kafka once did, without it what Kafka does since the fix.
-//! (`tests/bug_modes.rs` shows the ones a generic chaos sweep finds; these two are races whose
-//! harm needs a failover within milliseconds of the wrong step, so this is where they are shown.)
+//! These two are races whose harm needs a failover within milliseconds of the wrong step: a
+//! generic chaos sweep does not find them, so besides these tests each has a scripted scenario in
+//! `tests/historical_defects/` that `tests/bug_modes.rs` sweeps.
 
 mod common;
 

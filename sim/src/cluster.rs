@@ -1,12 +1,14 @@
 //! The simulated cluster: one madsim node per broker, controller and client, the network between
 //! them, the shared history, and the operations faults are made of (crash, power loss, restart,
-//! pause, resume, partition, heal, network changes). Also the harness's read-only probes:
+//! pause, resume, partition, heal, network changes), each taking the [`Hold`] of the fault it
+//! serves so that overlapping faults compose (see `holds`). Also the harness's read-only probes:
 //! convergence and replica-log snapshots.
 
 use crate::budget::Budget;
 use crate::clock::Clock;
 use crate::entropy::Entropy;
 use crate::history::{History, Op, StoredRecord};
+use crate::holds::{Cuts, Hold, Link, NetLayer, NetLayers, Released};
 use crate::layout::{Layout, CONTROLLER, FINAL_READER};
 use crate::net::{NetConfig, NetStats, Network};
 use crate::node::{network_liveness, node_main, Halt, NodeContext, NodeSlot, Running, Stored};
@@ -15,6 +17,7 @@ use crate::scenario::Scenario;
 use crate::settings;
 use crate::workload::{ProducerApp, ProducerPlan};
 use broker::broker::BrokerBoot;
+use broker::config::ConsumerConfig;
 use broker::controller::ControllerState;
 use broker::metadata::MetadataImage;
 use broker::types::{Millis, NodeId, TopicPartition};
@@ -28,12 +31,22 @@ pub struct Cluster {
     pub net: Arc<Mutex<Network>>,
     pub history: Arc<Mutex<History>>,
     pub partitions: Vec<TopicPartition>,
-    base_net: NetConfig,
+    /// The scenario's network settings with the network faults in force laid over them.
+    net_layers: NetLayers,
+    /// The partitions in force and the links each cuts.
+    cuts: Cuts,
+    /// When a `heal` last released every partition.
+    last_heal_ms: Option<Millis>,
+    /// The next fault's hold.
+    next_hold: u64,
     /// Every node's slot, network and history handles, as its task holds them.
     nodes: BTreeMap<NodeId, NodeContext>,
     pub budget: Budget,
     handles: BTreeMap<NodeId, NodeHandle>,
-    paused: BTreeSet<NodeId>,
+    /// Each node that is down, with the hold of the fault that took it down.
+    down: BTreeMap<NodeId, Hold>,
+    /// Each paused node, with the hold of the fault that paused it.
+    paused: BTreeMap<NodeId, Hold>,
     /// Kept for the final reader, which starts after the fault phase.
     entropy: Entropy,
 }
@@ -58,11 +71,15 @@ impl Cluster {
             clock,
             net: Arc::new(Mutex::new(net)),
             history: Arc::new(Mutex::new(history)),
-            base_net,
+            net_layers: NetLayers::new(base_net),
+            cuts: Cuts::default(),
+            last_heal_ms: None,
+            next_hold: 0,
             nodes: BTreeMap::new(),
             budget,
             handles: BTreeMap::new(),
-            paused: BTreeSet::new(),
+            down: BTreeMap::new(),
+            paused: BTreeMap::new(),
             entropy: *entropy,
         };
         let topics = settings::topic_configs(scenario);
@@ -128,9 +145,16 @@ impl Cluster {
         self.handles.insert(id, handle);
     }
 
-    /// Starts the final reader: a consumer of every partition from offset 0.
+    /// Starts the final reader: a consumer of every partition from offset 0. It is the harness's
+    /// own reader, not a client under test, so it fetches far more than a consumer's defaults
+    /// (64 MiB a partition, 1 GiB a response): a partition of a million records, or of records of
+    /// a megabyte, takes a few round trips rather than thousands.
     pub fn start_final_reader(&mut self) {
-        let config = settings::consumer_config(500, &self.layout);
+        let config = ConsumerConfig {
+            max_partition_fetch_bytes: 64 << 20,
+            fetch_max_bytes: 1 << 30,
+            ..settings::consumer_config(500, &self.layout)
+        };
         let rng = self.entropy.stream(&client_stream(&self.layout, FINAL_READER));
         let app = ConsumerApp::final_reader(config, rng);
         self.add_node(NodeSlot::client(FINAL_READER, Stored::Consumer(Box::new(app))));
@@ -159,7 +183,7 @@ impl Cluster {
     }
 
     pub fn is_paused(&self, node: NodeId) -> bool {
-        self.paused.contains(&node)
+        self.paused.contains_key(&node)
     }
 
     pub fn net_stats(&self) -> NetStats {
@@ -168,14 +192,33 @@ impl Cluster {
 
     // ----- faults -----------------------------------------------------------------------------
 
-    /// Kills a node's process (or cuts its power). Returns false if it was already down.
-    pub fn halt(&mut self, node: NodeId, how: Halt) -> bool {
+    /// A new hold for a fault taking effect now: holds order faults by when they took effect.
+    pub fn new_hold(&mut self) -> Hold {
+        let hold = Hold { seq: self.next_hold, at_ms: self.now() };
+        self.next_hold += 1;
+        hold
+    }
+
+    /// The hold of the fault that took `node` down, if it is down.
+    pub fn down_hold(&self, node: NodeId) -> Option<Hold> {
+        self.down.get(&node).copied()
+    }
+
+    /// The hold of the fault that paused `node`, if it is paused.
+    pub fn pause_hold(&self, node: NodeId) -> Option<Hold> {
+        self.paused.get(&node).copied()
+    }
+
+    /// Kills a node's process (or cuts its power) for the fault holding `hold`. Returns false if
+    /// it was already down.
+    pub fn halt(&mut self, node: NodeId, how: Halt, hold: Hold) -> bool {
         let Some(slot) = self.nodes.get(&node).map(|n| &n.slot) else { return false };
         if !slot.lock().expect("slot lock").is_up() {
             return false;
         }
         Handle::current().kill(self.handles[&node].id());
         self.paused.remove(&node);
+        self.down.insert(node, hold);
         let now = self.now();
         self.net.lock().expect("network lock").node_down(now, node, network_liveness(how));
         let mut ops = Vec::new();
@@ -193,31 +236,34 @@ impl Cluster {
         }
         Handle::current().restart(self.handles[&node].id());
         self.nodes[&node].boot();
+        self.down.remove(&node);
         true
     }
 
-    pub fn pause(&mut self, node: NodeId) -> bool {
-        if !self.is_up(node) || !self.paused.insert(node) {
+    /// Pauses a running node for the fault holding `hold`. Returns false if it was down or
+    /// paused already.
+    pub fn pause(&mut self, node: NodeId, hold: Hold) -> bool {
+        if !self.is_up(node) || self.is_paused(node) {
             return false;
         }
+        self.paused.insert(node, hold);
         Handle::current().pause(self.handles[&node].id());
         true
     }
 
     pub fn resume(&mut self, node: NodeId) -> bool {
-        if !self.paused.remove(&node) {
+        if self.paused.remove(&node).is_none() {
             return false;
         }
         Handle::current().resume(self.handles[&node].id());
         true
     }
 
-    /// Blocks traffic between nodes of different groups (only from earlier to later groups when
-    /// `one_way`). Returns the directed pairs it blocked.
-    pub fn partition(&mut self, groups: &[Vec<NodeId>], one_way: bool) -> Vec<(NodeId, NodeId)> {
-        let now = self.now();
-        let mut net = self.net.lock().expect("network lock");
-        let mut pairs = Vec::new();
+    /// Cuts the links between nodes of different groups (only from earlier to later groups when
+    /// `one_way`) for the partition holding `hold`. Returns the directed links it holds; a link
+    /// another partition already cuts stays cut until both have ended.
+    pub fn partition(&mut self, groups: &[Vec<NodeId>], one_way: bool, hold: Hold) -> Vec<Link> {
+        let mut links = Vec::new();
         for (i, a) in groups.iter().enumerate() {
             for (j, b) in groups.iter().enumerate() {
                 if i == j || (one_way && i > j) {
@@ -226,52 +272,88 @@ impl Cluster {
                 for &x in a {
                     for &y in b {
                         if x != y {
-                            net.block(now, x, y);
-                            pairs.push((x, y));
+                            links.push((x, y));
                         }
                     }
                 }
             }
         }
-        pairs
+        if !links.is_empty() {
+            let newly_cut = self.cuts.add(hold, links.iter().copied());
+            let now = self.now();
+            let mut net = self.net.lock().expect("network lock");
+            for (a, b) in newly_cut {
+                net.block(now, a, b);
+            }
+        }
+        links
     }
 
-    pub fn unblock(&mut self, pairs: &[(NodeId, NodeId)]) {
+    /// Ends the partition holding `hold`: opens the links no other partition cuts. `None` if a
+    /// `heal` ended it already.
+    pub fn end_partition(&mut self, hold: Hold) -> Option<Released> {
+        let released = self.cuts.release(hold)?;
+        self.open(&released.opened);
+        Some(released)
+    }
+
+    /// Ends every partition: a `heal`.
+    pub fn heal_network(&mut self) {
+        let links = self.cuts.release_all();
+        self.open(&links);
+        self.last_heal_ms = Some(self.now());
+    }
+
+    /// When a `heal` last ended every partition.
+    pub fn last_heal_ms(&self) -> Option<Millis> {
+        self.last_heal_ms
+    }
+
+    fn open(&mut self, links: &[Link]) {
         let now = self.now();
         let mut net = self.net.lock().expect("network lock");
-        for &(a, b) in pairs {
+        for &(a, b) in links {
             net.unblock(now, a, b);
         }
     }
 
-    pub fn heal_network(&mut self) {
-        let pairs = self.net.lock().expect("network lock").blocked_pairs();
-        self.unblock(&pairs);
+    /// Lays a network fault's setting over the settings in force.
+    pub fn push_net_layer(&mut self, hold: Hold, layer: NetLayer) {
+        self.net_layers.push(hold, layer);
+        self.apply_net_layers();
     }
 
-    pub fn set_net_config(&mut self, change: impl FnOnce(&mut NetConfig)) {
-        let mut net = self.net.lock().expect("network lock");
-        let mut config = net.config().clone();
-        change(&mut config);
-        net.set_config(config);
+    /// Lifts a network fault's setting, leaving the others in force. Returns false if it had
+    /// none in force.
+    pub fn lift_net_layer(&mut self, hold: Hold) -> bool {
+        let lifted = self.net_layers.lift(hold);
+        self.apply_net_layers();
+        lifted
     }
 
-    pub fn restore_net_config(&mut self) {
-        let base = self.base_net.clone();
-        self.net.lock().expect("network lock").set_config(base);
+    /// The network settings in force.
+    pub fn net_config(&self) -> NetConfig {
+        self.net_layers.effective()
     }
 
-    /// Undoes every fault: restores the network's latency and stops packet loss (even a
-    /// scenario's baseline loss: liveness is judged on a sound network), heals it, retransmits at
-    /// once what was still waiting out a retransmission timeout (the liveness phase starts on clean
-    /// connections), resumes and restarts nodes.
+    fn apply_net_layers(&mut self) {
+        let config = self.net_layers.effective();
+        self.net.lock().expect("network lock").set_config(config);
+    }
+
+    /// Undoes every fault: restores the scenario's network settings and stops packet loss (even
+    /// a scenario's baseline loss: liveness is judged on a sound network), heals it, retransmits
+    /// at once what was still waiting out a retransmission timeout (the liveness phase starts on
+    /// clean connections), resumes and restarts nodes.
     pub fn heal_all(&mut self) {
-        self.restore_net_config();
-        self.set_net_config(|c| c.packet_loss_rate = 0.0);
+        let sound = self.new_hold();
+        self.net_layers.lift_all();
+        self.net_layers.push(sound, NetLayer::PacketLoss { rate: 0.0 });
+        self.apply_net_layers();
         self.heal_network();
         let now = self.now();
         self.net.lock().expect("network lock").retransmit_now(now);
-        for node in self.paused.clone() {
+        for node in self.paused.keys().copied().collect::<Vec<_>>() {
             self.resume(node);
         }
         for node in self.all_nodes() {
@@ -283,7 +365,7 @@ impl Cluster {
 
     /// Stops every node at the end of a run, so that no task outlives it.
     pub fn shutdown(&mut self) {
-        for node in self.paused.clone() {
+        for node in self.paused.keys().copied().collect::<Vec<_>>() {
             self.resume(node);
         }
         for handle in self.handles.values() {
@@ -329,6 +411,38 @@ impl Cluster {
         }
     }
 
+    /// Node names as the report and the trace write them: `[broker-1, broker-2]`.
+    fn names(&self, nodes: &[NodeId]) -> String {
+        let names: Vec<&str> = nodes.iter().map(|&n| self.layout.name(n)).collect();
+        format!("[{}]", names.join(", "))
+    }
+
+    /// Which partitions the final reader has not read to the end, and how far it got in each:
+    /// `None` once it has read them all.
+    pub fn final_read_gap(&self) -> Option<String> {
+        if self.with_consumer(FINAL_READER, |c| c.is_caught_up()) == Some(true) {
+            return None;
+        }
+        let unfinished = self
+            .with_consumer(FINAL_READER, |c| c.client().map(|c| c.unfinished()).unwrap_or_default())
+            .unwrap_or_default();
+        if unfinished.is_empty() {
+            return Some("the final reader learnt of no partition".to_string());
+        }
+        let image = self.controller_image();
+        let parts: Vec<String> = unfinished
+            .iter()
+            .map(|(tp, offset)| {
+                let end = image
+                    .leader_of(tp)
+                    .and_then(|l| self.with_broker(l, |b| b.status(tp)).flatten())
+                    .map_or("an unknown offset".to_string(), |s| s.log_end_offset.to_string());
+                format!("{tp} read up to offset {offset}, its log ends at {end}")
+            })
+            .collect();
+        Some(parts.join("; "))
+    }
+
     /// Why the cluster has not converged, or `None` once it has: every partition has a live leader
     /// acting in the controller's epoch with a full ISR, every replica is up and has the leader's
     /// whole log, committed, and no producer has a send still unresolved.
@@ -342,25 +456,34 @@ impl Cluster {
                 return Some(format!("{tp} has no leader"));
             };
             if state.isr.len() != state.replicas.len() {
-                return Some(format!("{tp} ISR is {:?}, not all of {:?}", state.isr, state.replicas));
+                return Some(format!(
+                    "{tp} ISR is {}, not all of {}",
+                    self.names(&state.isr),
+                    self.names(&state.replicas)
+                ));
             }
             let Some(ls) = self.with_broker(leader, |b| b.status(tp)).flatten() else {
-                return Some(format!("{tp} leader {leader} is down or unaware"));
+                return Some(format!("{tp} leader {} is down or unaware", self.layout.name(leader)));
             };
             if !ls.is_leader || ls.leader_epoch != state.leader_epoch {
+                let leader = self.layout.name(leader);
                 return Some(format!("{tp} leader {leader} is not acting in epoch {}", state.leader_epoch));
             }
             for &r in &state.replicas {
                 let Some(rs) = self.with_broker(r, |b| b.status(tp)).flatten() else {
-                    return Some(format!("{tp} replica {r} is down or unaware"));
+                    return Some(format!("{tp} replica {} is down or unaware", self.layout.name(r)));
                 };
                 if rs.leader_epoch != state.leader_epoch
                     || rs.log_end_offset != ls.log_end_offset
                     || rs.high_watermark != ls.log_end_offset
                 {
                     return Some(format!(
-                        "{tp} replica {r} at epoch {} end {} hw {}, leader end {}",
-                        rs.leader_epoch, rs.log_end_offset, rs.high_watermark, ls.log_end_offset
+                        "{tp} replica {} at epoch {} end {} hw {}, leader end {}",
+                        self.layout.name(r),
+                        rs.leader_epoch,
+                        rs.log_end_offset,
+                        rs.high_watermark,
+                        ls.log_end_offset
                     ));
                 }
             }

@@ -9,7 +9,7 @@
 //! | `run`, `resolve`, `budget` | one seeded run: fault phase, liveness phase, final read; a scenario resolved for a seed; the steps and history a run may take |
 //! | `cluster`, `node` | the nodes under madsim, their durable slots, the operations faults are made of |
 //! | `net`, `clock`, `entropy` | the TCP-like network, simulated time, the run's random streams |
-//! | `faults`, `nemesis` | firing faults; the fault timeline, with random faults drawn as the run goes |
+//! | `faults`, `holds`, `nemesis` | firing faults; what each fault holds, so that overlapping faults compose; the fault timeline, with random faults drawn as the run goes |
 //! | `workload`, `reader` | producer and consumer applications around the broker crate's clients |
 //! | `history`, `hash`, `trace` | what a run records, its fingerprint, and its readable trace |
 //! | `check`, `verdict` | the checkers, the bug/allowed judgement, and the expectations of a scenario |
@@ -26,6 +26,7 @@ pub mod faults;
 pub mod floor;
 pub mod hash;
 pub mod history;
+pub mod holds;
 pub mod layout;
 pub mod nemesis;
 pub mod net;

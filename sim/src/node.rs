@@ -297,13 +297,13 @@ pub async fn node_main(ctx: NodeContext) {
         loop {
             let delivery = ctx.net.lock().expect("network lock").take_due(now, ctx.id);
             let Some(delivery) = delivery else { break };
-            ctx.budget.step(ctx.id, now);
+            ctx.budget.step(now);
             ctx.slot.lock().expect("slot lock").step(now, Input::Delivery(delivery), &mut out, &mut ops);
             ctx.carry(now, &mut out, &mut ops);
         }
         let mut deadline = ctx.slot.lock().expect("slot lock").next_deadline();
         if deadline <= now {
-            ctx.budget.step(ctx.id, now);
+            ctx.budget.step(now);
             let mut slot = ctx.slot.lock().expect("slot lock");
             slot.step(now, Input::Timer, &mut out, &mut ops);
             deadline = slot.next_deadline();

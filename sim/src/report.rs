@@ -117,7 +117,9 @@ impl RunReport {
         let verdicts: Vec<CheckerVerdict> = CHECKER_NAMES
             .iter()
             .map(|&name| {
-                let violations = found.remove(name).unwrap_or_default();
+                let mut violations = found.remove(name).unwrap_or_default();
+                // Bugs first: the report shows only the first few, and a bug is what failed the run.
+                violations.sort_by_key(|v| !v.label.is_bug());
                 let modality = Modality::of(scenario, name);
                 let bugs = violations.iter().filter(|v| v.label.is_bug()).count();
                 CheckerVerdict {
@@ -130,13 +132,20 @@ impl RunReport {
                 }
             })
             .collect();
-        let passed = verdicts.iter().all(|v| !matches!(v.outcome, Outcome::Failed | Outcome::Missing));
+        // A final read cut short leaves the logs unread: nothing about them can pass. The run is
+        // a timeout, its verdicts kept for what they say.
+        let failure = out.final_read_gap.as_ref().map(|gap| RunFailure {
+            kind: FailureKind::Timeout,
+            message: format!("{gap}; what it did not read cannot be judged"),
+        });
+        let passed = failure.is_none()
+            && verdicts.iter().all(|v| !matches!(v.outcome, Outcome::Failed | Outcome::Missing));
         RunReport {
             scenario: scenario.name.clone(),
             file: file.to_string(),
             seed,
             passed,
-            failure: None,
+            failure,
             history_hash: Some(hash::hex(hash::history_hash(&out.history))),
             simulated_ms: out.simulated_ms,
             messages: out.net.delivered,

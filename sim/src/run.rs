@@ -46,6 +46,9 @@ pub struct RunOutput {
     pub simulated_ms: Millis,
     /// Why the liveness phase did not converge, if it did not.
     pub liveness_gap: Option<String>,
+    /// What the final read of a converged cluster did not reach within its bound, if anything:
+    /// the run cannot be judged and never passes.
+    pub final_read_gap: Option<String>,
 }
 
 /// Why a run could not finish.
@@ -98,10 +101,16 @@ pub fn run_with(scenario: Arc<Scenario>, seed: u64, limits: Limits) -> Result<Ru
 impl RunFailure {
     /// A panic that ended a run: a timeout if it was the time limit or the budget.
     pub fn from_panic(message: String) -> RunFailure {
-        let timed_out =
-            [TIME_LIMIT_PANIC, STEP_BUDGET_PANIC, HISTORY_BUDGET_PANIC].iter().any(|m| message.contains(m));
-        RunFailure { kind: if timed_out { FailureKind::Timeout } else { FailureKind::Crash }, message }
+        let kind = if is_timeout(&message) { FailureKind::Timeout } else { FailureKind::Crash };
+        RunFailure { kind, message }
     }
+}
+
+/// Whether a run's panic message is one of its limits (simulated time, steps, history) rather
+/// than a crash. Such a panic is the run's way out, reported as a timeout: a host may keep it off
+/// its terminal.
+pub fn is_timeout(panic_message: &str) -> bool {
+    [TIME_LIMIT_PANIC, STEP_BUDGET_PANIC, HISTORY_BUDGET_PANIC].iter().any(|m| panic_message.contains(m))
 }
 
 /// The budget of a run of `scenario`.
@@ -147,7 +156,7 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, limits: Limits) -> RunOutp
             break;
         }
         clock.sleep_until(at).await;
-        cluster.budget.step(NEMESIS, at);
+        cluster.budget.step(at);
         if next_undo == Some(at) {
             let (_, undo) = undos.pop_first().expect("an undo is due");
             faults::undo(&mut cluster, undo);
@@ -178,7 +187,7 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, limits: Limits) -> RunOutp
             None => break None,
             Some(gap) if cluster.now() >= deadline => break Some(gap),
             Some(_) => {
-                cluster.budget.step(NEMESIS, cluster.now());
+                cluster.budget.step(cluster.now());
                 clock.sleep_until(cluster.now() + CONVERGENCE_POLL_MS).await
             }
         }
@@ -188,12 +197,13 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, limits: Limits) -> RunOutp
     cluster.snapshot();
 
     // Final read, only from a converged cluster: otherwise there is no whole log to read.
+    let mut final_read_gap = None;
     if liveness_gap.is_none() {
         cluster.start_final_reader();
         let bound = cluster.now() + FINAL_READ_BOUND_MS;
         while cluster.with_consumer(FINAL_READER, |c| c.is_caught_up()) != Some(true) && cluster.now() < bound
         {
-            cluster.budget.step(NEMESIS, cluster.now());
+            cluster.budget.step(cluster.now());
             clock.sleep_until(cluster.now() + CONVERGENCE_POLL_MS).await;
         }
         if cluster.with_consumer(FINAL_READER, |c| c.is_caught_up()) == Some(true) {
@@ -204,6 +214,10 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, limits: Limits) -> RunOutp
                 cluster.record(FINAL_READER, op);
             }
             cluster.record(NEMESIS, Op::Phase(Phase::FinalReadDone));
+        } else {
+            final_read_gap = cluster.final_read_gap().map(|gap| {
+                format!("the final read did not finish within {} s: {gap}", FINAL_READ_BOUND_MS / 1000)
+            });
         }
     }
 
@@ -220,7 +234,7 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, limits: Limits) -> RunOutp
     cluster.shutdown();
     madsim::time::sleep(madsim_duration(1)).await;
     let history = std::mem::take(&mut *cluster.history.lock().expect("history lock"));
-    RunOutput { history, net, simulated_ms, liveness_gap }
+    RunOutput { history, net, simulated_ms, liveness_gap, final_read_gap }
 }
 
 #[cfg(test)]

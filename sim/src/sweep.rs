@@ -773,7 +773,13 @@ mod tests {
     }
 
     fn output(history: History) -> Result<RunOutput, RunFailure> {
-        Ok(RunOutput { history, net: crate::net::NetStats::default(), simulated_ms: 0, liveness_gap: None })
+        Ok(RunOutput {
+            history,
+            net: crate::net::NetStats::default(),
+            simulated_ms: 0,
+            liveness_gap: None,
+            final_read_gap: None,
+        })
     }
 
     #[test]

@@ -597,6 +597,131 @@ fn latency_range_reversed() {
     );
 }
 
+// ---- settings Kafka rejects, and settings under which nothing can happen ----
+
+/// `session-lt-heartbeat.toml`: a 100 ms session with the default 2 s heartbeat fenced every
+/// broker of a fault-free run, which then failed `liveness` labelled bug.
+#[test]
+fn the_broker_session_must_outlast_two_heartbeats() {
+    check(
+        &with("[controller]\nbroker_session_timeout_ms = 100\n"),
+        Some(8),
+        Some("controller.broker_session_timeout_ms"),
+        "broker_session_timeout_ms 100 is shorter than twice broker.broker_heartbeat_interval_ms 2000; \
+         expected at least 4000 (Kafka: broker.heartbeat.interval.ms must be at most half of \
+         broker.session.timeout.ms",
+    );
+    // Set away from its default, the heartbeat is the key to fix.
+    check(
+        &with("[broker]\nbroker_heartbeat_interval_ms = 5000\n"),
+        Some(8),
+        Some("broker.broker_heartbeat_interval_ms"),
+        "broker_heartbeat_interval_ms 5000 is more than half of controller.broker_session_timeout_ms 9000; \
+         expected at most 4500",
+    );
+    // Exactly half is Kafka's bound, and allowed.
+    scenario::parse(&with("[controller]\nbroker_session_timeout_ms = 4000\n"), "t.toml").unwrap();
+}
+
+/// `socket-timeout-below-fetch-wait.toml`: Kafka refuses to start a broker whose follower would
+/// time out every fetch the leader holds.
+#[test]
+fn replica_socket_timeout_and_lag_time_bound_the_fetch_wait() {
+    check(
+        &with("[broker]\nreplica_socket_timeout_ms = 100\n"),
+        Some(8),
+        Some("broker.replica_socket_timeout_ms"),
+        "replica_socket_timeout_ms 100 is shorter than replica_fetch_wait_max_ms 500; expected at least 500 \
+         (Kafka requires replica.socket.timeout.ms >= replica.fetch.wait.max.ms",
+    );
+    check(
+        &with("[broker]\nreplica_fetch_wait_max_ms = 40000\n"),
+        Some(8),
+        Some("broker.replica_fetch_wait_max_ms"),
+        "replica_fetch_wait_max_ms 40000 is longer than replica_socket_timeout_ms 30000; expected at most 30000",
+    );
+    check(
+        &with("[broker]\nreplica_lag_time_max_ms = 400\n"),
+        Some(8),
+        Some("broker.replica_lag_time_max_ms"),
+        "replica_lag_time_max_ms 400 is shorter than replica_fetch_wait_max_ms 500; expected at least 500 \
+         (Kafka requires replica.fetch.wait.max.ms <= replica.lag.time.max.ms",
+    );
+    check(
+        &with("[broker]\nreplica_socket_timeout_ms = 60000\nreplica_fetch_wait_max_ms = 40000\n"),
+        Some(9),
+        Some("broker.replica_fetch_wait_max_ms"),
+        "replica_fetch_wait_max_ms 40000 is longer than replica_lag_time_max_ms 30000; expected at most 30000",
+    );
+    scenario::parse(
+        &with("[broker]\nreplica_socket_timeout_ms = 500\nreplica_lag_time_max_ms = 500\n"),
+        "t.toml",
+    )
+    .unwrap();
+}
+
+/// A connection carries nothing until its handshake, one round trip, completes: a setup timeout
+/// no longer than that gives every attempt up before the broker can answer.
+#[test]
+fn connection_setup_timeouts_must_outlast_a_handshake() {
+    let producer = |extra: &str| with(&format!("[[producers]]\ntopic = \"orders\"\n{extra}\n"));
+    check(
+        &producer("socket_connection_setup_timeout_max_ms = 1"),
+        Some(9),
+        Some("producers[0].socket_connection_setup_timeout_max_ms"),
+        "socket_connection_setup_timeout_max_ms 1 is not longer than a connection's handshake, one round \
+         trip of up to 10 ms (twice network.latency_max_ms 5); expected at least 11: with the ceiling that \
+         short, no connection could ever complete",
+    );
+    check(
+        &producer("socket_connection_setup_timeout_ms = 10"),
+        Some(9),
+        Some("producers[0].socket_connection_setup_timeout_ms"),
+        "expected at least 11: attempts would give up before the broker can answer",
+    );
+    check(
+        &format!("{}[network]\nlatency_max_ms = 300\n", producer("socket_connection_setup_timeout_ms = 500")),
+        Some(9),
+        Some("producers[0].socket_connection_setup_timeout_ms"),
+        "up to 600 ms (twice network.latency_max_ms 300); expected at least 601",
+    );
+    scenario::parse(
+        &producer("socket_connection_setup_timeout_ms = 11\nsocket_connection_setup_timeout_max_ms = 11"),
+        "t.toml",
+    )
+    .unwrap();
+    // Consumers, and the final reader, connect with Kafka's default 10 s setup timeout.
+    check(
+        &with("[network]\nlatency_max_ms = 5000\n"),
+        Some(8),
+        Some("network.latency_max_ms"),
+        "latency_max_ms 5000 makes a connection's handshake, one round trip, take up to 10000 ms, no less \
+         than the 10000 ms socket.connection.setup.timeout.ms consumers and the final reader use (Kafka's \
+         default); expected at most 4999",
+    );
+    scenario::parse(&with("[network]\nlatency_max_ms = 4999\n"), "t.toml").unwrap();
+}
+
+/// `zero-lat-fetch0.toml`: at 0 ms a fetch that waits 0 ms is answered at the instant it is
+/// sent, again and again, and the run ends as a step-budget timeout.
+#[test]
+fn a_latency_of_zero_is_refused() {
+    let why = "latency_min_ms is 0; expected at least 1 (the simulated clock counts whole milliseconds";
+    check(
+        &with("[network]\nlatency_min_ms = 0\nlatency_max_ms = 0\n"),
+        Some(8),
+        Some("network.latency_min_ms"),
+        why,
+    );
+    check(&with("[network]\nlatency_min_ms = 0\n"), Some(8), Some("network.latency_min_ms"), why);
+    check(
+        &with("[[faults]]\nat_ms = 1\nfault = \"latency\"\nlatency_min_ms = 0\nlatency_max_ms = 3\n"),
+        Some(10),
+        Some("faults[0].latency_min_ms"),
+        why,
+    );
+}
+
 #[test]
 fn packet_loss_rates_outside_zero_to_below_one() {
     check(

@@ -11,17 +11,20 @@ use super::{CheckInput, Label};
 use crate::history::Op;
 use crate::scenario::{FlushSpec, ProducerSpec, Scenario, TopicSpec};
 use broker::effect::ReplicaEvent;
-use broker::types::{Acks, Millis, NodeId, TopicPartition};
+use broker::types::{Acks, Millis, NodeId, Offset, TopicPartition};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What went wrong, with what the rules need to know about it.
 #[derive(Clone, Copy, Debug)]
 pub enum Anomaly<'a> {
-    /// An acknowledged send is missing; `producer` is the spec of the producer that sent it,
-    /// acknowledged at `acked_ms` by the broker `acked_by`.
+    /// An acknowledged send is missing; `producer` is the spec of the producer that sent it at
+    /// `sent_ms`, acknowledged by the broker `acked_by` with `offset`, the acknowledgement
+    /// received at `acked_ms`.
     LostWrite {
         tp: &'a TopicPartition,
         producer: Option<&'a ProducerSpec>,
+        sent_ms: Millis,
+        offset: Option<Offset>,
         acked_ms: Millis,
         acked_by: NodeId,
     },
@@ -31,8 +34,9 @@ pub enum Anomaly<'a> {
     InconsistentOffsets { tp: &'a TopicPartition },
     /// A producer's acknowledged sends landed out of send order.
     NonmonotonicSend { producer: Option<&'a ProducerSpec> },
-    /// Two replicas disagree on what they should agree on.
-    ReplicaDivergence { tp: &'a TopicPartition },
+    /// Two replicas disagree on what they should agree on; `converged`: their whole logs, after
+    /// the cluster converged.
+    ReplicaDivergence { tp: &'a TopicPartition, converged: bool },
     /// A replica-state invariant broke: monotonic-hw, single-leader-per-epoch, monotonic-epoch.
     ReplicaState,
     /// The cluster did not recover after healing.
@@ -45,12 +49,12 @@ pub enum Anomaly<'a> {
 /// |---|---|---|
 /// | lost-write | the producer uses acks=0 | acks=0 never waits for the broker |
 /// | lost-write | the producer uses acks=1 | acks=1 acknowledges before replication |
-/// | lost-write, inconsistent-offsets, replica-divergence | the controller elected an unclean leader for the partition, and its topic enables unclean election | unclean leader election on *tp* |
-/// | lost-write, inconsistent-offsets, replica-divergence | power loss hit at least min.insync.replicas distinct replicas of the partition, and flush is not every-batch | power loss of *N* replicas with unflushed page cache |
-/// | lost-write, inconsistent-offsets, replica-divergence | a replica lost power while it was the partition's only in-sync replica and was then elected cleanly (Kafka without KIP-966 keeps the last ISR member electable), and flush is not every-batch | the only in-sync replica lost power and was elected again without its unflushed tail |
+/// | lost-write, inconsistent-offsets, replica-divergence below the high watermarks | the controller elected an unclean leader for the partition, and its topic enables unclean election | unclean leader election on *tp* |
+/// | lost-write, inconsistent-offsets, replica-divergence below the high watermarks | power loss hit at least min.insync.replicas distinct replicas of the partition, and flush is not every-batch | power loss of *N* replicas with unflushed page cache |
+/// | lost-write, inconsistent-offsets, replica-divergence below the high watermarks | a replica lost power while it was the partition's only in-sync replica and was then elected cleanly (Kafka without KIP-966 keeps the last ISR member electable), and flush is not every-batch | the only in-sync replica lost power and was elected again without its unflushed tail |
 /// | duplicate | the producer retries (retries > 0, or unset: unbounded) and acks is not 0 | retries without idempotence |
 /// | nonmonotonic-send | the producer retries and max.in.flight.requests.per.connection > 1 | retries with several requests in flight reorder batches |
-/// | monotonic-hw, single-leader-per-epoch, monotonic-epoch, liveness | never | |
+/// | replica-divergence after convergence, monotonic-hw, single-leader-per-epoch, monotonic-epoch, liveness | never | |
 ///
 /// One exception comes before the durability rules: an acks=all write acknowledged while the
 /// leader's committed ISR was smaller than min.insync.replicas (from the leaders' `LeaderIsr`
@@ -60,16 +64,28 @@ pub enum Anomaly<'a> {
 /// elections, so the controller broke it.
 pub fn judge(facts: &Facts, anomaly: &Anomaly) -> Label {
     let reason = match *anomaly {
-        Anomaly::LostWrite { tp, producer, acked_ms, acked_by } => None
+        Anomaly::LostWrite { tp, producer, sent_ms, offset, acked_ms, acked_by } => None
             .or(when(acks(producer) == Some(Acks::None), "acks=0 never waits for the broker"))
             .or(when(acks(producer) == Some(Acks::Leader), "acks=1 acknowledges before replication"))
-            .or_else(|| match facts.acked_below_min_isr(tp, acked_by, acked_ms) {
-                // An acks=all write acknowledged by a leader whose ISR was below
-                // min.insync.replicas broke the configuration's promise, whatever lost it.
-                true => None,
-                false => facts.durability_loss(tp),
+            .or_else(|| {
+                match facts.acked_below_min_isr(
+                    tp,
+                    acked_by,
+                    facts.acknowledged_at(tp, acked_by, offset, sent_ms, acked_ms),
+                ) {
+                    // An acks=all write acknowledged by a leader whose ISR was below
+                    // min.insync.replicas broke the configuration's promise, whatever lost it.
+                    true => None,
+                    false => facts.durability_loss(tp),
+                }
             }),
-        Anomaly::InconsistentOffsets { tp } | Anomaly::ReplicaDivergence { tp } => facts.durability_loss(tp),
+        // Unclean election and power loss give up committed data, never convergence: replicas
+        // that still differ once the cluster converged are a truncation defect (KIP-101's own
+        // example is a power loss of every replica; KIP-279 fixed the unclean-election case).
+        Anomaly::ReplicaDivergence { converged: true, .. } => None,
+        Anomaly::InconsistentOffsets { tp } | Anomaly::ReplicaDivergence { tp, converged: false } => {
+            facts.durability_loss(tp)
+        }
         Anomaly::Duplicate { producer: Some(p) } => {
             when(retries(p) && p.acks.0 != Acks::None, "retries without idempotence")
         }
@@ -112,6 +128,8 @@ pub struct Facts<'a> {
     /// committed ISR smaller than min.insync.replicas (from its `LeaderIsr` reports): the broker
     /// as designed acknowledges no acks=all write then.
     below_min_isr: BTreeMap<(&'a TopicPartition, NodeId), Vec<(Millis, Millis)>>,
+    /// Per partition and leader, its high watermark moves as leader: (time, high watermark).
+    leader_hw: BTreeMap<(&'a TopicPartition, NodeId), Vec<(Millis, Offset)>>,
 }
 
 impl<'a> Facts<'a> {
@@ -122,6 +140,7 @@ impl<'a> Facts<'a> {
         // The controller's ISR per partition; a partition starts with every replica in it.
         let mut isr: BTreeMap<&TopicPartition, Vec<NodeId>> = BTreeMap::new();
         let mut below_min_isr: BTreeMap<(&TopicPartition, NodeId), Vec<(Millis, Millis)>> = BTreeMap::new();
+        let mut leader_hw: BTreeMap<(&TopicPartition, NodeId), Vec<(Millis, Offset)>> = BTreeMap::new();
         // Per partition and leader: since when its ISR has been below min.isr.
         let mut open: BTreeMap<(&TopicPartition, NodeId), Millis> = BTreeMap::new();
         let mut close = |key: (&'a TopicPartition, NodeId), at: Millis, open: &mut BTreeMap<_, Millis>| {
@@ -148,6 +167,9 @@ impl<'a> Facts<'a> {
                 Op::Fault { fault, nodes, .. } if fault == "power-loss" => {
                     power_lost.extend(nodes.iter().copied());
                 }
+                Op::Replica(ReplicaEvent::HighWatermark { tp, high_watermark, leader: true, .. }) => {
+                    leader_hw.entry((tp, event.node)).or_default().push((event.time_ms, *high_watermark));
+                }
                 _ => {}
             }
             match &event.op {
@@ -170,7 +192,39 @@ impl<'a> Facts<'a> {
         for (key, since) in open {
             below_min_isr.entry(key).or_default().push((since, end.saturating_add(1)));
         }
-        Facts { scenario: input.scenario, unclean_elections, power_lost, sole_isr_power_lost, below_min_isr }
+        Facts {
+            scenario: input.scenario,
+            unclean_elections,
+            power_lost,
+            sole_isr_power_lost,
+            below_min_isr,
+            leader_hw,
+        }
+    }
+
+    /// When `broker` acknowledged the acks=all write it placed at `offset`: the first time, after
+    /// the write was sent at `sent_ms`, that its high watermark as leader passed the offset (an
+    /// acks=all produce is answered then, and Kafka's `checkEnoughReplicasReachOffset` looks at
+    /// the ISR then), or, failing that, when the producer received the answer. The answer may
+    /// travel a while: what the leader's ISR became meanwhile does not change what it promised.
+    fn acknowledged_at(
+        &self,
+        tp: &TopicPartition,
+        broker: NodeId,
+        offset: Option<Offset>,
+        sent_ms: Millis,
+        received_ms: Millis,
+    ) -> Millis {
+        let Some(offset) = offset else { return received_ms };
+        self.leader_hw
+            .get(&(tp, broker))
+            .and_then(|moves| {
+                moves
+                    .iter()
+                    .find(|&&(t, hw)| t >= sent_ms && t <= received_ms && hw > offset)
+                    .map(|&(t, _)| t)
+            })
+            .unwrap_or(received_ms)
     }
 
     pub fn judge(&self, anomaly: &Anomaly) -> Label {
@@ -261,11 +315,22 @@ mod tests {
         let input = run.input();
         let producer = input.scenario.producers.first();
         let acked_by = NodeId(1);
-        Facts::of(&input).judge(&Anomaly::LostWrite { tp: &tp("orders/0"), producer, acked_ms, acked_by })
+        Facts::of(&input).judge(&Anomaly::LostWrite {
+            tp: &tp("orders/0"),
+            producer,
+            sent_ms: 0,
+            offset: None,
+            acked_ms,
+            acked_by,
+        })
     }
 
     fn divergence(run: &Run) -> Label {
-        Facts::of(&run.input()).judge(&Anomaly::ReplicaDivergence { tp: &tp("orders/0") })
+        Facts::of(&run.input()).judge(&Anomaly::ReplicaDivergence { tp: &tp("orders/0"), converged: false })
+    }
+
+    fn divergence_after_convergence(run: &Run) -> Label {
+        Facts::of(&run.input()).judge(&Anomaly::ReplicaDivergence { tp: &tp("orders/0"), converged: true })
     }
 
     fn duplicate(run: &Run) -> Label {
@@ -313,6 +378,8 @@ mod tests {
         enabled.unclean_election("orders/0", 2, "broker-3");
         assert_eq!(lost_write(&enabled), allowed("unclean leader election on orders/0"));
         assert_eq!(divergence(&enabled), allowed("unclean leader election on orders/0"));
+        // Unclean election gives up committed data, never convergence.
+        assert_eq!(divergence_after_convergence(&enabled), Label::Bug);
 
         // Inherited from the broker setting.
         let mut inherited = Run::new().with_broker("unclean_leader_election_enable = true");
@@ -353,6 +420,11 @@ mod tests {
         let reason = allowed("power loss of 2 replicas with unflushed page cache");
         assert_eq!(lost_write(&two), reason);
         assert_eq!(divergence(&two), reason);
+        assert_eq!(
+            divergence_after_convergence(&two),
+            Label::Bug,
+            "power loss never excuses divergence for good"
+        );
 
         let mut flushed = Run::new().with_broker("flush = \"every-batch\"");
         flushed.fault("power-loss", &["broker-1", "broker-2"]);
@@ -431,6 +503,44 @@ mod tests {
         stepped_down.at(1_000).replica("broker-1", lone);
         stepped_down.at(1_200).became_follower("broker-1", "orders/0", 2, "broker-2");
         assert_eq!(lost_write_acked_at(&stepped_down, 1_500), reason);
+    }
+
+    /// `../shared/cases/late-ack-power-loss.toml`: the leader acknowledged when its high watermark
+    /// passed the write, with a full ISR; the answer reached the producer after the ISR shrank.
+    /// What the leader promised is decided when it acknowledged.
+    #[test]
+    fn a_late_acknowledgement_is_judged_by_the_isr_when_the_leader_gave_it() {
+        let lone = ReplicaEvent::LeaderIsr { tp: tp("orders/0"), epoch: 1, isr: vec![NodeId(1)] };
+        let reason = allowed("unclean leader election on orders/0");
+        let judge = |run: &Run, offset: Option<Offset>, received: Millis| {
+            let input = run.input();
+            let producer = input.scenario.producers.first();
+            Facts::of(&input).judge(&Anomaly::LostWrite {
+                tp: &tp("orders/0"),
+                producer,
+                sent_ms: 900,
+                offset,
+                acked_ms: received,
+                acked_by: NodeId(1),
+            })
+        };
+        let mut run = Run::new().with_broker("unclean_leader_election_enable = true");
+        run.unclean_election("orders/0", 3, "broker-3");
+        run.at(1_000).high_watermark("broker-1", "orders/0", 1, 8, true);
+        run.at(1_200).replica("broker-1", lone.clone());
+        run.at(2_000).healed();
+        // Offset 7 was committed at 1,000 ms with a full ISR: the late answer changes nothing.
+        assert_eq!(judge(&run, Some(7), 1_500), reason);
+        // Offset 8 was never passed by the leader's high watermark before the answer: judged
+        // when it arrived, below min.isr.
+        assert_eq!(judge(&run, Some(8), 1_500), Label::Bug);
+        // A high watermark that moved before the write was sent is no acknowledgement of it.
+        let mut early = Run::new().with_broker("unclean_leader_election_enable = true");
+        early.unclean_election("orders/0", 3, "broker-3");
+        early.at(500).high_watermark("broker-1", "orders/0", 1, 8, true);
+        early.at(1_200).replica("broker-1", lone);
+        early.at(2_000).healed();
+        assert_eq!(judge(&early, Some(7), 1_500), Label::Bug);
     }
 
     #[test]

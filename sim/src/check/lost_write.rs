@@ -41,6 +41,8 @@ impl Checker for LostWrite {
                     label: facts.judge(&Anomaly::LostWrite {
                         tp: send.tp,
                         producer,
+                        sent_ms: send.invoked_ms,
+                        offset,
                         acked_ms: at_ms,
                         acked_by: broker,
                     }),

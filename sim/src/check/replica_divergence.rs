@@ -51,7 +51,7 @@ impl Checker for ReplicaDivergence {
                         };
                         violations.push(Violation {
                             checker: self.name(),
-                            label: facts.judge(&Anomaly::ReplicaDivergence { tp }),
+                            label: facts.judge(&Anomaly::ReplicaDivergence { tp, converged: whole }),
                             message: format!(
                                 "{tp} replicas {} and {} differ {scope} (snapshot at {} ms): at \
                                  offset {first} {}, {}; {} differing offset{}",
@@ -175,7 +175,7 @@ mod tests {
     }
 
     #[test]
-    fn fires_on_any_difference_after_convergence() {
+    fn fires_on_any_difference_after_convergence_even_after_an_unclean_election() {
         let mut run = Run::new().with_broker("unclean_leader_election_enable = true");
         run.unclean_election("orders/0", 2, "broker-2");
         run.snapshot(&[
@@ -189,8 +189,11 @@ mod tests {
         ]);
         let violations = run.check(&ReplicaDivergence);
         assert_eq!(violations.len(), 1, "the first group agrees below its high watermarks");
-        let reason = "unclean leader election on orders/0";
-        assert_eq!(violations[0].label, Label::allowed(reason));
+        assert_eq!(
+            violations[0].label,
+            Label::Bug,
+            "an unclean election gives up committed data, never convergence"
+        );
         assert_eq!(
             messages(&violations),
             ["orders/0 replicas broker-1 and broker-2 differ after convergence (snapshot at 9000 \

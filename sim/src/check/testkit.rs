@@ -133,7 +133,7 @@ impl Run {
     }
 
     pub fn fail(&mut self, value: u64) -> &mut Self {
-        let error = "NotEnoughReplicas".to_string();
+        let error = "NOT_ENOUGH_REPLICAS".to_string();
         self.record(self.sender_of(value), Op::SendFail { value, error })
     }
 

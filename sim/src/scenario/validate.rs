@@ -110,10 +110,7 @@ pub fn validate(s: &Scenario) -> Check {
     times(s)?;
     cluster(s, &root.key("cluster"))?;
     broker(&s.broker, &root.key("broker"))?;
-    positive(
-        s.controller.broker_session_timeout_ms,
-        &root.key("controller").key("broker_session_timeout_ms"),
-    )?;
+    controller(s, &root)?;
     network(&s.network, &root.key("network"))?;
     topics(s, &root.key("topics"))?;
     let world = World::of(s)?;
@@ -211,12 +208,137 @@ fn broker(b: &BrokerSpec, path: &KeyPath) -> Check {
     ] {
         positive(value, &path.key(key))?;
     }
+    fetch_wait_bounds(b, path)
+}
+
+/// Kafka's own bounds on a follower's fetch wait (`KafkaConfig.validateValues`, Kafka 3.7:
+/// `require(replicaFetchWaitMaxMs <= replicaSocketTimeoutMs, …)` and
+/// `require(replicaFetchWaitMaxMs <= replicaLagTimeMaxMs, …)`): a broker configured otherwise
+/// refuses to start. Past the first, a follower times out every fetch the leader holds for want
+/// of news; past the second, a follower that is caught up but waiting out its fetch drops out of
+/// the ISR.
+fn fetch_wait_bounds(b: &BrokerSpec, path: &KeyPath) -> Check {
+    let wait = b.replica_fetch_wait_max_ms;
+    let defaults = BrokerSpec::default();
+    for (key, bound, default, why) in [
+        (
+            "replica_socket_timeout_ms",
+            b.replica_socket_timeout_ms,
+            defaults.replica_socket_timeout_ms,
+            "Kafka requires replica.socket.timeout.ms >= replica.fetch.wait.max.ms: a follower would \
+             time out every fetch the leader holds while it has nothing new",
+        ),
+        (
+            "replica_lag_time_max_ms",
+            b.replica_lag_time_max_ms,
+            defaults.replica_lag_time_max_ms,
+            "Kafka requires replica.fetch.wait.max.ms <= replica.lag.time.max.ms: a caught-up follower \
+             waiting out its fetch would drop out of the ISR again and again",
+        ),
+    ] {
+        if wait <= bound {
+            continue;
+        }
+        // Name the key the file moved from Kafka's default: that is the line to fix.
+        return if bound != default || wait == defaults.replica_fetch_wait_max_ms {
+            fail(
+                path.key(key),
+                format!("{key} {bound} is shorter than replica_fetch_wait_max_ms {wait}; expected at least {wait} ({why})"),
+            )
+        } else {
+            fail(
+                path.key("replica_fetch_wait_max_ms"),
+                format!("replica_fetch_wait_max_ms {wait} is longer than {key} {bound}; expected at most {bound} ({why})"),
+            )
+        };
+    }
     Ok(())
+}
+
+/// The broker session must outlast a missed heartbeat. Kafka states the bound as
+/// `broker.heartbeat.interval.ms * 2 <= broker.session.timeout.ms` (KafkaConfig, KAFKA-19432,
+/// which logs it as an error: the two settings live on different nodes, broker and controller).
+/// A shorter session fences every broker between two heartbeats, so a run without a single
+/// fault would fail `liveness`: the harness refuses it.
+fn controller(s: &Scenario, root: &KeyPath) -> Check {
+    let session = s.controller.broker_session_timeout_ms;
+    let session_key = root.key("controller").key("broker_session_timeout_ms");
+    positive(session, &session_key)?;
+    let heartbeat = s.broker.broker_heartbeat_interval_ms;
+    if heartbeat.saturating_mul(2) <= session {
+        return Ok(());
+    }
+    let why =
+        "Kafka: broker.heartbeat.interval.ms must be at most half of broker.session.timeout.ms, so that \
+               a broker can miss a heartbeat without being fenced";
+    if session != ControllerSpec::default().broker_session_timeout_ms
+        || heartbeat == BrokerSpec::default().broker_heartbeat_interval_ms
+    {
+        fail(
+            session_key,
+            format!(
+                "broker_session_timeout_ms {session} is shorter than twice broker.broker_heartbeat_interval_ms \
+                 {heartbeat}; expected at least {} ({why})",
+                heartbeat * 2
+            ),
+        )
+    } else {
+        fail(
+            root.key("broker").key("broker_heartbeat_interval_ms"),
+            format!(
+                "broker_heartbeat_interval_ms {heartbeat} is more than half of \
+                 controller.broker_session_timeout_ms {session}; expected at most {} ({why})",
+                session / 2
+            ),
+        )
+    }
 }
 
 fn network(n: &NetworkSpec, path: &KeyPath) -> Check {
     latency_range(n.latency_min_ms, n.latency_max_ms, path)?;
+    // Consumers (the final reader among them) connect with Kafka's default setup timeouts.
+    let consumers = broker::config::ConnectionConfig::default();
+    let shortest =
+        consumers.socket_connection_setup_timeout_ms.min(consumers.socket_connection_setup_timeout_max_ms);
+    if 2 * n.latency_max_ms >= shortest {
+        return fail(
+            path.key("latency_max_ms"),
+            format!(
+                "latency_max_ms {} makes a connection's handshake, one round trip, take up to {} ms, no less than \
+                 the {shortest} ms socket.connection.setup.timeout.ms consumers and the final reader use \
+                 (Kafka's default); expected at most {}",
+                n.latency_max_ms,
+                2 * n.latency_max_ms,
+                (shortest - 1) / 2
+            ),
+        );
+    }
     loss_rate(n.packet_loss_rate, &path.key("packet_loss_rate"))
+}
+
+/// A connection attempt must be able to outlast its handshake: one round trip, up to twice the
+/// network's `latency_max_ms`. A setup timeout no longer than that gives attempts up before the
+/// broker can answer, and with the ceiling that short no connection ever completes.
+fn setup_timeout(timeout: u64, latency_max_ms: u64, path: &KeyPath) -> Check {
+    positive(timeout, path)?;
+    let round_trip = 2 * latency_max_ms;
+    if timeout <= round_trip {
+        let key = last_key(path);
+        let harm = if key.ends_with("_max_ms") {
+            "with the ceiling that short, no connection could ever complete"
+        } else {
+            "attempts would give up before the broker can answer"
+        };
+        return fail(
+            path.clone(),
+            format!(
+                "{key} {timeout} is not longer than a connection's handshake, one round trip of up to {round_trip} ms \
+                 (twice network.latency_max_ms {latency_max_ms}); expected at least {}: {harm}",
+                round_trip + 1
+            ),
+        );
+    }
+    Ok(())
 }
 
 fn topics(s: &Scenario, path: &KeyPath) -> Check {
@@ -465,9 +587,17 @@ fn producer(s: &Scenario, world: &World<'_>, p: &ProducerSpec, path: &KeyPath) -
     within_fault_phase(s, p.start_ms, &path.key("start_ms"))?;
     positive(u64::from(p.record_size_bytes), &path.key("record_size_bytes"))?;
     positive(p.request_timeout_ms, &path.key("request_timeout_ms"))?;
-    // A zero setup timeout would give a connection up the instant it is asked for, again and again.
-    positive(p.socket_connection_setup_timeout_ms, &path.key("socket_connection_setup_timeout_ms"))?;
-    positive(p.socket_connection_setup_timeout_max_ms, &path.key("socket_connection_setup_timeout_max_ms"))?;
+    let latency_max_ms = s.network.latency_max_ms;
+    setup_timeout(
+        p.socket_connection_setup_timeout_ms,
+        latency_max_ms,
+        &path.key("socket_connection_setup_timeout_ms"),
+    )?;
+    setup_timeout(
+        p.socket_connection_setup_timeout_max_ms,
+        latency_max_ms,
+        &path.key("socket_connection_setup_timeout_max_ms"),
+    )?;
     if p.delivery_timeout_ms < p.request_timeout_ms {
         return fail(
             path.key("delivery_timeout_ms"),
@@ -777,7 +907,18 @@ fn loss_rate(p: f64, path: &KeyPath) -> Check {
     Ok(())
 }
 
+/// A latency range: at least 1 ms, min <= max. The simulated clock counts whole milliseconds, so
+/// at 0 a message arrives the instant it is sent, and an exchange answered at once (a fetch that
+/// waits 0 ms, a retry without backoff) would repeat at one instant for ever, time never passing.
 fn latency_range(min: u64, max: u64, table: &KeyPath) -> Check {
+    if min == 0 {
+        return fail(
+            table.key("latency_min_ms"),
+            "latency_min_ms is 0; expected at least 1 (the simulated clock counts whole milliseconds: at 0 a \
+             message arrives the instant it is sent, and a request answered at once, such as a fetch that \
+             waits 0 ms, would repeat at one instant for ever without time passing)",
+        );
+    }
     range(min, max, table, "latency_min_ms", "latency_max_ms")
 }
 
