@@ -135,7 +135,7 @@ impl RunReport {
         // A final read cut short leaves the logs unread: nothing about them can pass. The run is
         // a timeout, its verdicts kept for what they say.
         let failure = out.final_read_gap.as_ref().map(|gap| RunFailure {
-            kind: FailureKind::Timeout,
+            kind: FailureKind::Incomplete,
             message: format!("{gap}; what it did not read cannot be judged"),
         });
         let passed = failure.is_none()
@@ -172,11 +172,13 @@ impl RunReport {
     pub fn render(&self, max_examples: usize) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "{} seed {}", self.scenario, self.seed);
-        if let Some(failure) = &self.failure {
-            let what = match failure.kind {
-                FailureKind::Crash => "crashed",
-                FailureKind::Timeout => "timed out",
-            };
+        let what = match self.failure.as_ref().map(|f| f.kind) {
+            Some(FailureKind::Crash) => "crashed",
+            Some(FailureKind::Timeout) => "timed out",
+            // The checkers' verdicts are shown below, for the part that was read.
+            Some(FailureKind::Incomplete) | None => "",
+        };
+        if let (false, Some(failure)) = (what.is_empty(), &self.failure) {
             let _ = writeln!(s, "  the run {what}: {}", failure.message);
             let _ = writeln!(s, "reproduce: {}", self.reproduce);
             return s;
@@ -196,6 +198,9 @@ impl RunReport {
         );
         if let Some(gap) = &self.liveness_gap {
             let _ = writeln!(s, "  did not converge after healing: {gap}");
+        }
+        if let Some(failure) = self.failure.as_ref().filter(|f| f.kind == FailureKind::Incomplete) {
+            let _ = writeln!(s, "  INCOMPLETE: {}", failure.message);
         }
         if self.faults_hit_nobody > 0 {
             let n = self.faults_hit_nobody;
@@ -235,7 +240,12 @@ impl RunReport {
                 let _ = writeln!(s, "      … and {} more", v.violations.len() - max_examples);
             }
         }
-        let _ = writeln!(s, "result: {}", if self.passed { "pass" } else { "FAIL" });
+        let result = match (self.passed, self.failure_kind()) {
+            (_, Some(FailureKind::Incomplete)) => "INCOMPLETE",
+            (true, _) => "pass",
+            (false, _) => "FAIL",
+        };
+        let _ = writeln!(s, "result: {result}");
         if !self.passed {
             let _ = writeln!(s, "reproduce: {}", self.reproduce);
         }

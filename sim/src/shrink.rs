@@ -171,6 +171,7 @@ fn failure_name(kind: FailureKind) -> &'static str {
     match kind {
         FailureKind::Crash => "crashed",
         FailureKind::Timeout => "timed out",
+        FailureKind::Incomplete => "incomplete",
     }
 }
 
@@ -178,6 +179,7 @@ fn failure_noun(kind: FailureKind) -> &'static str {
     match kind {
         FailureKind::Crash => "crash",
         FailureKind::Timeout => "timeout",
+        FailureKind::Incomplete => "incomplete",
     }
 }
 
