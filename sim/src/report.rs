@@ -19,6 +19,9 @@ pub struct CheckerVerdict {
     pub bugs: usize,
     pub allowed: usize,
     pub violations: Vec<Violation>,
+    /// Set when the checker had nothing to examine: why ("no record was read").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nothing_to_check: Option<&'static str>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -117,7 +120,8 @@ impl RunReport {
         let verdicts: Vec<CheckerVerdict> = CHECKER_NAMES
             .iter()
             .map(|&name| {
-                let mut violations = found.remove(name).unwrap_or_default();
+                let check::Checked { mut violations, nothing_to_check } =
+                    found.remove(name).unwrap_or_default();
                 // Bugs first: the report shows only the first few, and a bug is what failed the run.
                 violations.sort_by_key(|v| !v.label.is_bug());
                 let modality = Modality::of(scenario, name);
@@ -125,10 +129,11 @@ impl RunReport {
                 CheckerVerdict {
                     checker: name,
                     modality,
-                    outcome: Outcome::judge(modality, &violations),
+                    outcome: Outcome::judge(modality, &violations, nothing_to_check.is_some()),
                     bugs,
                     allowed: violations.len() - bugs,
                     violations,
+                    nothing_to_check,
                 }
             })
             .collect();
@@ -216,7 +221,7 @@ impl RunReport {
         let _ = writeln!(s, "  {:<24} {:<9} {:<9} violations", "checker", "expect", "verdict");
         for v in &self.verdicts {
             let counts = match (v.bugs, v.allowed) {
-                (0, 0) => String::new(),
+                (0, 0) => v.nothing_to_check.map_or(String::new(), |why| format!("nothing to check: {why}")),
                 (b, 0) => format!("{b} bug"),
                 (0, a) => format!("{a} allowed"),
                 (b, a) => format!("{b} bug, {a} allowed"),

@@ -715,6 +715,7 @@ mod tests {
                         .map(|_| violation(checker, Label::bug("p")))
                         .chain((0..allowed).map(|_| violation(checker, Label::allowed("why"))))
                         .collect(),
+                    nothing_to_check: None,
                 })
                 .collect(),
             reproduce: String::new(),

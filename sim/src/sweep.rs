@@ -295,6 +295,9 @@ pub struct CheckerTally {
     pub runs_with_allowed: u64,
     /// Runs the checker failed.
     pub failed_runs: u64,
+    /// Runs in which the checker had nothing to examine (no record read, no leader elected).
+    #[serde(default)]
+    pub runs_with_nothing_to_check: u64,
 }
 
 /// Why a listed seed failed, the gravest reason first.
@@ -481,6 +484,7 @@ impl Tally {
             t.runs_with_bug += u64::from(v.bugs > 0);
             t.runs_with_allowed += u64::from(v.allowed > 0);
             t.failed_runs += u64::from(v.outcome == Outcome::Failed);
+            t.runs_with_nothing_to_check += u64::from(v.outcome == Outcome::NothingToCheck);
             if v.outcome == Outcome::Found {
                 self.found.insert(v.checker.clone());
             }
@@ -678,6 +682,18 @@ impl SweepSummary {
                 "  {:<24} {:<9} {:>15} {:>19} {:>13}",
                 name, modality, t.runs_with_bug, t.runs_with_allowed, t.failed_runs
             );
+        }
+        let idle: Vec<String> = self
+            .checkers
+            .iter()
+            .filter(|(_, t)| t.runs_with_nothing_to_check > 0)
+            .map(|(name, t)| match t.runs_with_nothing_to_check == self.runs {
+                true => format!("{name} (every run)"),
+                false => format!("{name} ({} runs)", t.runs_with_nothing_to_check),
+            })
+            .collect();
+        if !idle.is_empty() {
+            let _ = writeln!(s, "  nothing to check: {}", idle.join(", "));
         }
         for c in &self.missing_expected {
             let _ = writeln!(s, "  expected {c} in at least one seed: not found");

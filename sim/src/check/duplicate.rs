@@ -18,6 +18,10 @@ impl Checker for Duplicate {
         "duplicate"
     }
 
+    fn nothing_to_check(&self, input: &CheckInput) -> Option<&'static str> {
+        readings(input.history).next().is_none().then_some("no record was read")
+    }
+
     fn check(&self, input: &CheckInput) -> Vec<Violation> {
         let sends = Sends::of(input.history);
         let facts = Facts::of(input);

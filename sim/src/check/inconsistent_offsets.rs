@@ -17,6 +17,10 @@ impl Checker for InconsistentOffsets {
         "inconsistent-offsets"
     }
 
+    fn nothing_to_check(&self, input: &CheckInput) -> Option<&'static str> {
+        readings(input.history).next().is_none().then_some("no record was read")
+    }
+
     fn check(&self, input: &CheckInput) -> Vec<Violation> {
         // The first reading of each value at each offset, in the order read.
         let mut seen: BTreeMap<(&TopicPartition, Offset), Vec<Reading>> = BTreeMap::new();

@@ -20,6 +20,12 @@ impl Checker for Liveness {
         "liveness"
     }
 
+    /// Liveness always has something to say: the cluster converged, or did not, or the run
+    /// ended without a verdict (itself a violation).
+    fn nothing_to_check(&self, _input: &CheckInput) -> Option<&'static str> {
+        None
+    }
+
     fn check(&self, input: &CheckInput) -> Vec<Violation> {
         let events = &input.history.events;
         let phase_at = |phase: Phase| events.iter().find(|e| e.op == Op::Phase(phase));

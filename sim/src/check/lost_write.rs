@@ -16,6 +16,13 @@ impl Checker for LostWrite {
         "lost-write"
     }
 
+    fn nothing_to_check(&self, input: &CheckInput) -> Option<&'static str> {
+        let finals = FinalReads::of_partitions(input.history);
+        let sends = Sends::of(input.history);
+        let any = sends.iter().any(|s| s.is_acked() && finals.contains(s.tp));
+        (!any).then_some("no acknowledged write to a partition read to its end")
+    }
+
     fn check(&self, input: &CheckInput) -> Vec<Violation> {
         let sends = Sends::of(input.history);
         let finals = FinalReads::of(input.history);

@@ -130,6 +130,9 @@ pub trait Checker {
     fn name(&self) -> &'static str;
     /// Every violation in the history, labelled, in a deterministic order.
     fn check(&self, input: &CheckInput) -> Vec<Violation>;
+    /// Why the checker had nothing to examine in this history ("no record was read"), if so:
+    /// its silence then proves nothing, and the report says so instead of "ok".
+    fn nothing_to_check(&self, input: &CheckInput) -> Option<&'static str>;
 }
 
 /// Every checker, in the order of `scenario::CHECKER_NAMES`.
@@ -147,9 +150,23 @@ pub fn all_checkers() -> Vec<Box<dyn Checker>> {
     ]
 }
 
-/// Runs every checker; the map has an entry for each, empty when it found nothing.
-pub fn check_all(input: &CheckInput) -> BTreeMap<&'static str, Vec<Violation>> {
-    all_checkers().iter().map(|c| (c.name(), c.check(input))).collect()
+/// What one checker made of one history.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Checked {
+    pub violations: Vec<Violation>,
+    /// Set when the checker had nothing to examine: why.
+    pub nothing_to_check: Option<&'static str>,
+}
+
+/// Runs every checker; the map has an entry for each.
+pub fn check_all(input: &CheckInput) -> BTreeMap<&'static str, Checked> {
+    all_checkers()
+        .iter()
+        .map(|c| {
+            let checked = Checked { violations: c.check(input), nothing_to_check: c.nothing_to_check(input) };
+            (c.name(), checked)
+        })
+        .collect()
 }
 
 /// What happened to the workload, for summaries and comparison tables.
@@ -239,7 +256,36 @@ mod tests {
             names.sort();
             names
         });
-        assert!(all.values().all(Vec::is_empty), "{all:?}");
+        assert!(all.values().all(|c| c.violations.is_empty()), "{all:?}");
+        // An acknowledged write read back, one record read, and a converged cluster: lost-write,
+        // nonmonotonic-send, duplicate, inconsistent-offsets and liveness had something to examine.
+        let examined: Vec<&str> =
+            all.iter().filter(|(_, c)| c.nothing_to_check.is_none()).map(|(&name, _)| name).collect();
+        assert_eq!(
+            examined,
+            ["duplicate", "inconsistent-offsets", "liveness", "lost-write", "nonmonotonic-send"]
+        );
+    }
+
+    #[test]
+    fn an_empty_history_gives_every_checker_but_liveness_nothing_to_check() {
+        let run = Run::new();
+        let all = check_all(&run.input());
+        let reasons: Vec<(&str, Option<&str>)> = all.iter().map(|(&n, c)| (n, c.nothing_to_check)).collect();
+        assert_eq!(
+            reasons,
+            [
+                ("duplicate", Some("no record was read")),
+                ("inconsistent-offsets", Some("no record was read")),
+                ("liveness", None),
+                ("lost-write", Some("no acknowledged write to a partition read to its end")),
+                ("monotonic-epoch", Some("no leader was elected")),
+                ("monotonic-hw", Some("no leader reported a high watermark")),
+                ("nonmonotonic-send", Some("no acknowledged write")),
+                ("replica-divergence", Some("no two replicas of a partition were sampled together")),
+                ("single-leader-per-epoch", Some("no leader was elected")),
+            ]
+        );
     }
 
     #[test]

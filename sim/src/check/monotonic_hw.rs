@@ -25,6 +25,15 @@ impl Checker for MonotonicHw {
         "monotonic-hw"
     }
 
+    fn nothing_to_check(&self, input: &CheckInput) -> Option<&'static str> {
+        let reported = input
+            .history
+            .events
+            .iter()
+            .any(|e| matches!(e.op, Op::Replica(ReplicaEvent::HighWatermark { leader: true, .. })));
+        (!reported).then_some("no leader reported a high watermark")
+    }
+
     fn check(&self, input: &CheckInput) -> Vec<Violation> {
         let label = Facts::of(input).judge(&Anomaly::ReplicaState { promise: PROMISE });
         let mut last: BTreeMap<(NodeId, &TopicPartition, Epoch), (Offset, Millis)> = BTreeMap::new();

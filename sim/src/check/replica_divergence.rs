@@ -24,6 +24,11 @@ impl Checker for ReplicaDivergence {
         "replica-divergence"
     }
 
+    fn nothing_to_check(&self, input: &CheckInput) -> Option<&'static str> {
+        let pair = snapshot_groups(input.history).iter().any(|g| g.by_tp.values().any(|logs| logs.len() > 1));
+        (!pair).then_some("no two replicas of a partition were sampled together")
+    }
+
     fn check(&self, input: &CheckInput) -> Vec<Violation> {
         let groups = snapshot_groups(input.history);
         let converged_at = converged_index(input.history);

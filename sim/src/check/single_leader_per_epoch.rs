@@ -26,6 +26,18 @@ impl Checker for SingleLeaderPerEpoch {
         "single-leader-per-epoch"
     }
 
+    fn nothing_to_check(&self, input: &CheckInput) -> Option<&'static str> {
+        let elected = input.history.events.iter().any(|e| {
+            matches!(
+                e.op,
+                Op::Replica(
+                    ReplicaEvent::LeaderElected { leader: Some(_), .. } | ReplicaEvent::BecameLeader { .. }
+                )
+            )
+        });
+        (!elected).then_some("no leader was elected")
+    }
+
     fn check(&self, input: &CheckInput) -> Vec<Violation> {
         let mut search = Search {
             label: Facts::of(input).judge(&Anomaly::ReplicaState { promise: PROMISE }),
