@@ -21,6 +21,7 @@ pub mod budget;
 pub mod check;
 pub mod clock;
 pub mod cluster;
+pub mod coverage;
 pub mod entropy;
 pub mod faults;
 pub mod floor;

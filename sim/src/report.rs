@@ -2,6 +2,7 @@
 //! and the command that reproduces the run. Rendered for humans or as JSON.
 
 use crate::check::{self, CheckInput, Counts, Violation};
+use crate::coverage::FaultCoverage;
 use crate::hash;
 use crate::history::{History, Op};
 use crate::layout::Layout;
@@ -37,6 +38,8 @@ pub struct RunReport {
     /// Messages the network delivered.
     pub messages: u64,
     pub counts: Counts,
+    /// Of the disruptive faults fired, how many hit a node and a leader with writes in flight.
+    pub coverage: FaultCoverage,
     pub liveness_gap: Option<String>,
     /// How many faults hit nobody (their target named no node they could act on when they
     /// fired), and the first [`LISTED_MISSED_FAULTS`] of them.
@@ -106,6 +109,7 @@ impl RunReport {
                     simulated_ms: 0,
                     messages: 0,
                     counts: Counts::default(),
+                    coverage: FaultCoverage::default(),
                     liveness_gap: None,
                     faults_hit_nobody: 0,
                     missed_faults: Vec::new(),
@@ -155,6 +159,7 @@ impl RunReport {
             simulated_ms: out.simulated_ms,
             messages: out.net.delivered,
             counts: check::counts(&input),
+            coverage: FaultCoverage::of(&out.history),
             liveness_gap: out.liveness_gap.clone(),
             faults_hit_nobody: MissedFault::all(&out.history).count(),
             missed_faults: MissedFault::all(&out.history).take(LISTED_MISSED_FAULTS).collect(),
@@ -201,6 +206,9 @@ impl RunReport {
             "  sends: {} sent, {} acked, {} failed, {} indeterminate; {} lost, {} duplicated; {} read by consumers",
             c.sent, c.acked, c.failed, c.indeterminate, c.lost, c.duplicated, c.polled
         );
+        if self.coverage.faults > 0 {
+            let _ = writeln!(s, "  {}", self.coverage.describe());
+        }
         if let Some(gap) = &self.liveness_gap {
             let _ = writeln!(s, "  did not converge after healing: {gap}");
         }

@@ -700,6 +700,7 @@ mod tests {
             simulated_ms: 0,
             messages: 0,
             counts: Default::default(),
+            coverage: Default::default(),
             liveness_gap: None,
             faults_hit_nobody: 0,
             missed_faults: Vec::new(),

@@ -15,6 +15,7 @@
 
 use crate::budget::Limits;
 use crate::check::Counts;
+use crate::coverage::FaultCoverage;
 use crate::hash;
 use crate::history::History;
 use crate::report::RunReport;
@@ -244,6 +245,8 @@ pub struct RunRecord {
     pub passed: bool,
     pub failure: Option<RunFailure>,
     pub counts: Counts,
+    #[serde(default)]
+    pub coverage: FaultCoverage,
     pub verdicts: Vec<VerdictRecord>,
     pub reproduce: String,
 }
@@ -266,6 +269,7 @@ impl RunRecord {
             passed: report.passed,
             failure: report.failure.clone(),
             counts: report.counts.clone(),
+            coverage: report.coverage,
             verdicts: report
                 .verdicts
                 .iter()
@@ -344,6 +348,9 @@ pub struct SweepSummary {
     pub checkers: BTreeMap<String, CheckerTally>,
     /// The workload's outcomes over every run together.
     pub totals: Counts,
+    /// Fault coverage over every run together.
+    #[serde(default)]
+    pub coverage: FaultCoverage,
     /// Expected anomalies no seed showed.
     pub missing_expected: Vec<String>,
     /// The first failing seeds, with the command that reproduces each.
@@ -422,6 +429,7 @@ impl Tally {
                 .map(|(c, m)| (c, CheckerTally { modality: Some(m), ..CheckerTally::default() }))
                 .collect(),
             totals: Counts::default(),
+            coverage: FaultCoverage::default(),
             missing_expected: Vec::new(),
             failures: Vec::new(),
             nondeterminism: Vec::new(),
@@ -441,6 +449,7 @@ impl Tally {
         let summary = &mut self.summary;
         summary.runs += 1;
         summary.totals.add(&run.counts);
+        summary.coverage.add(&run.coverage);
         let kind = run.failure.as_ref().map(|f| f.kind);
         match kind {
             Some(FailureKind::Crash) => summary.crashed += 1,
@@ -660,6 +669,18 @@ impl SweepSummary {
             percent(t.lost),
             t.duplicated
         );
+        if self.coverage.faults > 0 {
+            let _ = writeln!(s, "  {}", self.coverage.describe());
+        }
+        if self.coverage.mostly_missed() {
+            let _ = writeln!(
+                s,
+                "  warning: {} of {} faults hit nobody: their targets rarely name a node when they fire, \
+                 so these runs test little (see the runs' \"hit nobody\" lines)",
+                self.coverage.hit_nobody(),
+                self.coverage.faults
+            );
+        }
         let shown: Vec<_> = self
             .checkers
             .iter()
@@ -841,6 +862,7 @@ mod tests {
             passed: outcome != Outcome::Failed && failure.is_none(),
             failure: failure.map(|kind| RunFailure { kind, message: "m".into() }),
             counts: Counts { sent: 10, acked: 9, ..Counts::default() },
+            coverage: FaultCoverage { faults: 3, hit_a_node: 1, hit_a_leader_with_writes_in_flight: 1 },
             verdicts: if failure.is_some() {
                 Vec::new()
             } else {
@@ -871,6 +893,13 @@ mod tests {
             (5, 1, 1, 1, 1)
         );
         assert_eq!(summary.totals.sent, 50);
+        assert_eq!(
+            summary.coverage,
+            FaultCoverage { faults: 15, hit_a_node: 5, hit_a_leader_with_writes_in_flight: 5 }
+        );
+        let text = summary.render_text();
+        assert!(text.contains("  15 faults: 5 hit a node, 5 hit a leader with writes in flight\n"), "{text}");
+        assert!(text.contains("warning: 10 of 15 faults hit nobody"), "{text}");
         assert_eq!(summary.checkers["lost-write"].failed_runs, 1);
         let listed: Vec<(u64, SeedFailure)> = summary.failures.iter().map(|f| (f.seed, f.failure)).collect();
         assert_eq!(
