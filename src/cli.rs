@@ -199,12 +199,7 @@ fn write_history(file: &Path, history: &sim::history::History) -> Result<()> {
     let f = std::fs::File::create(file).with_context(|| format!("cannot create {}", file.display()))?;
     let mut w = std::io::BufWriter::new(f);
     for e in &history.events {
-        let line = serde_json::json!({
-            "time_ms": e.time_ms,
-            "node": history.node_name(e.node),
-            "op": e.op,
-        });
-        writeln!(w, "{line}")?;
+        writeln!(w, "{}", sim::history_json::event(history, e))?;
     }
     w.flush()?;
     Ok(())

@@ -27,6 +27,7 @@ pub mod faults;
 pub mod floor;
 pub mod hash;
 pub mod history;
+pub mod history_json;
 pub mod holds;
 pub mod layout;
 pub mod nemesis;
