@@ -1,5 +1,6 @@
 //! Command-line arguments, parsed by clap and resolved into calls on the `sim` crate.
 
+use crate::args::{self, default_jobs};
 use crate::{bench, demo, exit, merge_cmd, shrink_cmd, sweep_cmd};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -48,10 +49,10 @@ enum Command {
     Merge(merge_cmd::MergeArgs),
     /// Measure seeds per second for the standard scenario against a bare madsim exchange.
     Bench {
-        #[arg(long, default_value_t = 200)]
+        #[arg(long, default_value_t = 200, value_parser = args::at_least_one)]
         seeds: u64,
-        /// Also sweep on this many threads; default: the number of cores.
-        #[arg(long)]
+        /// Also sweep on this many threads (at least 1); default: the number of cores.
+        #[arg(long, value_parser = args::jobs)]
         jobs: Option<usize>,
     },
     /// Shrink a failing run to the smallest scenario that still fails the same checker with the
@@ -71,8 +72,8 @@ enum Command {
         /// Stop after this many runs, wherever shrinking has got to.
         #[arg(long, default_value_t = 2000)]
         max_runs: usize,
-        /// Threads running candidates; default: the number of cores.
-        #[arg(long)]
+        /// Threads running candidates (at least 1); default: the number of cores.
+        #[arg(long, value_parser = args::jobs)]
         jobs: Option<usize>,
     },
     /// List the shipped scenarios with their descriptions.
@@ -166,10 +167,6 @@ pub fn parse_seeds(s: &str) -> Result<Range<u64>> {
         bail!("seeds `{s}`: the range is empty; expected A..B with A < B");
     }
     Ok(a..b)
-}
-
-pub fn default_jobs() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn list(dir: &Path) -> Result<i32> {

@@ -1,7 +1,7 @@
 //! The built-in demo: a few shipped scenarios, a few seeds each, one verdict per scenario.
 //! The scenario files are compiled in, so the demo runs from anywhere.
 
-use crate::cli::default_jobs;
+use crate::args::default_jobs;
 use crate::exit;
 use anyhow::Result;
 use sim::scenario;

@@ -2,6 +2,7 @@
 //! run, list the shipped scenarios, or (with no arguments) run a short demo. See `cli.rs` for the
 //! commands and `exit.rs` for exit codes.
 
+mod args;
 mod bench;
 mod cli;
 mod demo;

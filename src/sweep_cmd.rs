@@ -5,7 +5,8 @@
 //! `{"run": RunReport}` (plus `"nondeterminism": {...}` when `--check-determinism` found the seed's
 //! two runs disagreeing), then `{"summary": SweepSummary}` after each scenario's runs.
 
-use crate::cli::{default_jobs, parse_seeds};
+use crate::args::default_jobs;
+use crate::cli::parse_seeds;
 use crate::exit;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
@@ -25,8 +26,8 @@ pub struct SweepArgs {
     /// Seeds as A..B (B excluded).
     #[arg(long, default_value = "0..100")]
     seeds: String,
-    /// Worker threads; default: the number of cores.
-    #[arg(long)]
+    /// Worker threads (at least 1); default: the number of cores.
+    #[arg(long, value_parser = crate::args::jobs)]
     jobs: Option<usize>,
     /// One JSON line per run ({"run": …}), then one per scenario ({"summary": …}).
     #[arg(long)]

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::kafkasim;
+use common::{kafkasim, text};
 
 use std::process::Output;
 
@@ -78,4 +78,23 @@ fn list_shows_every_scenario_with_its_description() {
 fn bad_seed_range_is_bad_input() {
     let o = kafkasim(&["sweep", "scenarios/standard-acks-all.toml", "--seeds", "5..2"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn jobs_0_is_bad_input_in_every_command_that_takes_jobs() {
+    let commands: [&[&str]; 3] = [
+        &["sweep", "scenarios/standard-acks-all.toml", "--seeds", "0..2", "--jobs", "0"],
+        &["shrink", "scenarios/acks1-leader-crash.toml", "--seed", "7", "--jobs", "0"],
+        &["bench", "--seeds", "1", "--jobs", "0"],
+    ];
+    for args in commands {
+        let o = kafkasim(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = text(&o.stderr);
+        assert!(err.contains("--jobs") && err.contains("expected at least 1"), "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "nothing ran for {args:?}: {}", stdout(&o));
+    }
+    let o = kafkasim(&["bench", "--seeds", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("expected at least 1"), "{}", text(&o.stderr));
 }

@@ -1,0 +1,43 @@
+//! Argument values that more than one subcommand takes, parsed with messages that say what was
+//! expected. clap reports a value these parsers refuse as bad input (exit 2), naming the flag.
+
+/// `--jobs N`: worker threads, at least one.
+pub fn jobs(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => {
+            Err("0 threads cannot run anything; expected at least 1 (leave --jobs out for one per core)"
+                .to_string())
+        }
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a number of threads; expected a whole number, at least 1")),
+    }
+}
+
+/// A count of runs that must be at least one (`bench --seeds N`).
+pub fn at_least_one(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(0) => Err("0 measures nothing; expected at least 1".to_string()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a number; expected a whole number, at least 1")),
+    }
+}
+
+/// Threads when `--jobs` is left out: one per core.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_are_at_least_one() {
+        assert_eq!(jobs("3"), Ok(3));
+        assert!(jobs("0").unwrap_err().contains("expected at least 1"));
+        assert!(jobs("-1").unwrap_err().contains("not a number of threads"));
+        assert!(jobs("two").unwrap_err().contains("not a number of threads"));
+        assert_eq!(at_least_one("1"), Ok(1));
+        assert!(at_least_one("0").unwrap_err().contains("expected at least 1"));
+    }
+}
