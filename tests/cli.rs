@@ -98,3 +98,31 @@ fn jobs_0_is_bad_input_in_every_command_that_takes_jobs() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("expected at least 1"), "{}", text(&o.stderr));
 }
+
+#[test]
+fn the_reproduce_line_pastes_into_a_shell_whatever_the_path() {
+    let dir = std::env::temp_dir()
+        .join(format!("kafkasim-cli-quote-{}", std::process::id()))
+        .join("it's a \"dir\" $HOME `x`");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("acks1 never.toml");
+    let source = std::fs::read_to_string("scenarios/acks1-leader-crash.toml")
+        .unwrap()
+        .replace("lost-write = \"expected\"", "lost-write = \"never\"");
+    std::fs::write(&file, source).unwrap();
+    let o = kafkasim(&["run", file.to_str().unwrap(), "--seed", "4"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let report = stdout(&o);
+    let line = report.lines().find(|l| l.starts_with("reproduce: ")).expect("a reproduce line");
+    let args = line.strip_prefix("reproduce: cargo run --release -- ").expect("the cargo command");
+    // The line as a shell reads it, with the built binary standing for `cargo run --release --`.
+    let shell = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("\"$KAFKASIM\" {args}"))
+        .env("KAFKASIM", env!("CARGO_BIN_EXE_kafkasim"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("sh runs");
+    assert_eq!(shell.status.code(), Some(1), "{line}\n{}", text(&shell.stderr));
+    assert_eq!(stdout(&shell), report, "the pasted line replays the run");
+}

@@ -42,7 +42,7 @@
 
 use crate::check::{self, CheckInput, Label};
 use crate::layout::Layout;
-use crate::report::{reproduce_command, RunReport};
+use crate::report::{reproduce_command, shell_word, RunReport};
 use crate::run::{self, FailureKind, RunFailure, RunOutput};
 use crate::scenario::{self, RegressionLabel, RegressionSpec, Scenario, Targets};
 use crate::verdict::Outcome;
@@ -264,9 +264,10 @@ impl Shrunk {
         s.regression = goal.regression(self.seed);
         let body = toml::to_string(&s).expect("a scenario serializes to TOML");
         format!(
-            "# Shrunk by `kafkasim shrink {from} --seed {}`: {}.\n\
+            "# Shrunk by `kafkasim shrink {} --seed {}`: {}.\n\
              # Every default is written out; the seed and the violation are in [regression].\n\
              # Reproduce: {}\n\n{body}",
+            shell_word(from),
             self.original_seed,
             self.summary(),
             reproduce_command(file, self.seed),

@@ -528,9 +528,13 @@ pub fn first_difference(a: &History, b: &History) -> Option<EventDifference> {
     Some(EventDifference { index, first: render(a), second: render(b) })
 }
 
-/// The command that checks one seed's determinism again.
+/// The command that checks one seed's determinism again, ready to paste into a shell.
 pub fn recheck_command(file: &str, seed: u64) -> String {
-    format!("cargo run --release -- sweep {file} --seeds {seed}..{} --check-determinism", seed + 1)
+    format!(
+        "cargo run --release -- sweep {} --seeds {seed}..{} --check-determinism",
+        crate::report::shell_word(file),
+        seed + 1
+    )
 }
 
 fn ending(result: &Result<RunOutput, RunFailure>) -> String {
