@@ -272,3 +272,61 @@ fn a_bad_shard_is_bad_input() {
         assert!(stdout(&o).is_empty(), "nothing ran for --shard {shard}");
     }
 }
+
+#[test]
+fn merge_refuses_an_empty_or_truncated_file_naming_it() {
+    let dir = temp_dir("merge-cut");
+    let shard = |k: &str| {
+        let o = kafkasim(&[
+            "sweep",
+            "scenarios/acks1-leader-crash.toml",
+            "scenarios/acks0-packet-loss.toml",
+            "--seeds",
+            "0..2",
+            "--shard",
+            k,
+            "--json",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let (first, second) = (shard("0/2"), shard("1/2"));
+    let write = |name: &str, text: &str| {
+        let file = dir.join(name);
+        std::fs::write(&file, text).unwrap();
+        file.display().to_string()
+    };
+    let whole = write("1.jsonl", &second);
+    let merge = |file: &str| {
+        let o = kafkasim(&["merge", file, &whole]);
+        assert_eq!(o.status.code(), Some(2), "merge {file}: {}", stdout(&o));
+        assert!(stdout(&o).is_empty(), "nothing merged: {}", stdout(&o));
+        stderr(&o)
+    };
+
+    for (name, text) in [("empty.jsonl", ""), ("blank.jsonl", "\n\n")] {
+        let file = write(name, text);
+        let err = merge(&file);
+        assert!(
+            err.contains(&format!("{file}: empty; expected the output of `kafkasim sweep --json`")),
+            "{err}"
+        );
+    }
+
+    // Cut in the middle of its last line, as a full disk or a killed copy leaves it.
+    let cut = write("cut.jsonl", &first[..first.len() - 20]);
+    let err = merge(&cut);
+    let last = first.lines().count();
+    assert!(err.contains(&format!("{cut}:{last}: the line is cut short")), "{err}");
+
+    // Cut between scenarios: the first one's lines whole, the second's missing.
+    let lines: Vec<&str> = first.lines().collect();
+    assert_eq!(lines.len(), 4, "a run and a summary per scenario: {first}");
+    let between = write("between.jsonl", &format!("{}\n{}\n", lines[0], lines[1]));
+    let err = merge(&between);
+    assert!(
+        err.contains("shard 0/2 of seeds 0..2 missing")
+            && err.contains(&format!("{between} holds shard 0/2 of other scenarios but not of this one")),
+        "{err}"
+    );
+}
