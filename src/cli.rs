@@ -2,12 +2,11 @@
 
 use crate::args::{self, default_jobs};
 use crate::{bench, demo, exit, merge_cmd, shrink_cmd, sweep_cmd};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use sim::report::RunReport;
 use sim::run::FailureKind;
 use sim::scenario::{self, Scenario};
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -157,16 +156,6 @@ fn dump(path: &Path, seed: u64) -> Result<i32> {
     let resolved = sim::resolve::resolve(&scenario, seed)?;
     print!("{}", sim::resolve::to_toml(&resolved, &path.display().to_string(), seed));
     Ok(exit::OK)
-}
-
-pub fn parse_seeds(s: &str) -> Result<Range<u64>> {
-    let (a, b) = s.split_once("..").with_context(|| format!("seeds `{s}`: expected A..B, e.g. 0..1000"))?;
-    let a: u64 = a.trim().parse().with_context(|| format!("seeds `{s}`: `{a}` is not a number"))?;
-    let b: u64 = b.trim().parse().with_context(|| format!("seeds `{s}`: `{b}` is not a number"))?;
-    if b <= a {
-        bail!("seeds `{s}`: the range is empty; expected A..B with A < B");
-    }
-    Ok(a..b)
 }
 
 fn list(dir: &Path) -> Result<i32> {

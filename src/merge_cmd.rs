@@ -148,13 +148,11 @@ fn merge(
         let shard = s.shard.unwrap_or(Shard::WHOLE);
         if s.seeds != seeds {
             bail!(
-                "{scenario}: {} swept seeds {}..{}, {} swept {}..{}; merge combines shards of one sweep",
+                "{scenario}: {} swept seeds {}, {} swept {}; merge combines shards of one sweep",
                 first.file,
-                seeds.start,
-                seeds.end,
+                seeds.short(),
                 part.file,
-                s.seeds.start,
-                s.seeds.end
+                s.seeds.short()
             );
         }
         if shard.count != count {
@@ -194,13 +192,7 @@ fn merge(
                 )
             })
             .collect();
-        bail!(
-            "{scenario}: shard {} of seeds {}..{} missing{}",
-            listed.join(", "),
-            seeds.start,
-            seeds.end,
-            cut.concat()
-        );
+        bail!("{scenario}: shard {} of seeds {} missing{}", listed.join(", "), seeds.short(), cut.concat());
     }
 
     let mut tally = Tally::new(&first.summary.scenario, &first.summary.file, modalities);

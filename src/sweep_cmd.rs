@@ -6,13 +6,13 @@
 //! two runs disagreeing), then `{"summary": SweepSummary}` after each scenario's runs.
 
 use crate::args::default_jobs;
-use crate::cli::parse_seeds;
 use crate::exit;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use sim::report::RunReport;
 use sim::scenario::{self, Scenario};
+use sim::seeds::SeedSpec;
 use sim::sweep::{Nondeterminism, RunRecord, SeedRun, Shard, SweepOptions, SweepSummary, SweepVerdict};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -23,7 +23,8 @@ use std::time::Duration;
 pub struct SweepArgs {
     #[arg(required = true)]
     scenarios: Vec<PathBuf>,
-    /// Seeds as A..B (B excluded).
+    /// Seeds: A..B (B excluded), A..=B, N (the first N, 0..N), a list 3,17,42, or random:N (N
+    /// seeds from a start drawn at random, printed on stderr).
     #[arg(long, default_value = "0..100")]
     seeds: String,
     /// Worker threads (at least 1); default: the number of cores.
@@ -71,13 +72,18 @@ pub fn exit_code(verdicts: impl IntoIterator<Item = SweepVerdict>) -> i32 {
 }
 
 pub fn run(args: &SweepArgs) -> Result<i32> {
-    let seeds = parse_seeds(&args.seeds)?;
+    let spec = SeedSpec::parse(&args.seeds).map_err(anyhow::Error::msg)?;
     let shard = args.shard.as_deref().map(Shard::parse).transpose().map_err(anyhow::Error::msg)?;
     let scenarios: Vec<(String, Arc<Scenario>)> = args
         .scenarios
         .iter()
         .map(|p| Ok((p.display().to_string(), Arc::new(scenario::load(p)?))))
         .collect::<Result<_>>()?;
+    let random = spec.is_random();
+    let seeds = spec.choose(sim::seeds::os_draw);
+    if random {
+        eprintln!("seeds {} drew {seeds}; sweep them again with --seeds {seeds}", args.seeds.trim());
+    }
     let options = SweepOptions {
         jobs: args.jobs.unwrap_or_else(default_jobs),
         shard,

@@ -330,3 +330,84 @@ fn merge_refuses_an_empty_or_truncated_file_naming_it() {
         "{err}"
     );
 }
+
+#[test]
+fn seeds_take_a_range_an_inclusive_range_a_count_or_a_list() {
+    let sweep = |given: &str| {
+        let o = kafkasim(&["sweep", "scenarios/acks1-leader-crash.toml", "--seeds", given, "--json"]);
+        assert_eq!(o.status.code(), Some(0), "--seeds {given}: {}", stderr(&o));
+        let lines = lines(&o);
+        let (runs, summaries) = split(&lines);
+        (seeds(&runs), summaries[0]["seeds"].clone())
+    };
+    assert_eq!(sweep("2..4"), (vec![2, 3], serde_json::json!({"start": 2, "end": 4})));
+    assert_eq!(sweep("2..=4"), (vec![2, 3, 4], serde_json::json!({"start": 2, "end": 5})));
+    assert_eq!(sweep("3"), (vec![0, 1, 2], serde_json::json!({"start": 0, "end": 3})), "N is 0..N");
+    assert_eq!(sweep("17,3"), (vec![3, 17], serde_json::json!([3, 17])), "a list, in seed order");
+
+    let o = kafkasim(&["sweep", "scenarios/acks1-leader-crash.toml", "--seeds", "17,3"]);
+    assert!(stdout(&o).contains("seeds 3,17: 2 runs"), "{}", stdout(&o));
+}
+
+#[test]
+fn a_list_of_seeds_shards_and_merges_like_a_range() {
+    let dir = temp_dir("merge-list");
+    let mut files = Vec::new();
+    for shard in ["0/2", "1/2"] {
+        let o = kafkasim(&[
+            "sweep",
+            "scenarios/acks1-leader-crash.toml",
+            "--seeds",
+            "3,4,17",
+            "--shard",
+            shard,
+            "--json",
+        ]);
+        let file = dir.join(format!("shard-{}.jsonl", &shard[..1]));
+        std::fs::write(&file, &o.stdout).unwrap();
+        files.push(file.display().to_string());
+    }
+    let merged = kafkasim(&["merge", &files[0], &files[1], "--json"]);
+    assert_eq!(merged.status.code(), Some(0), "{}", stderr(&merged));
+    let lines = lines(&merged);
+    assert_eq!(lines[0]["summary"]["seeds"], serde_json::json!([3, 4, 17]));
+    assert_eq!(lines[0]["summary"]["runs"], 3);
+}
+
+#[test]
+fn random_seeds_are_drawn_fresh_and_printed() {
+    let sweep = || {
+        let o = kafkasim(&["sweep", "scenarios/acks1-leader-crash.toml", "--seeds", "random:2", "--json"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let lines = lines(&o);
+        let (runs, summaries) = split(&lines);
+        let ran = seeds(&runs);
+        let start = ran[0];
+        assert_eq!(ran, [start, start + 1]);
+        assert_eq!(summaries[0]["seeds"], serde_json::json!({"start": start, "end": start + 2}));
+        let printed = format!(
+            "seeds random:2 drew {start}..{0}; sweep them again with --seeds {start}..{0}",
+            start + 2
+        );
+        assert!(stderr(&o).contains(&printed), "{}", stderr(&o));
+        start
+    };
+    assert_ne!(sweep(), sweep(), "two sweeps draw two starts (one chance in 4 billion of the same)");
+}
+
+#[test]
+fn bad_seeds_are_bad_input() {
+    for (seeds, says) in [
+        ("5..2", "the range is empty"),
+        ("0", "0 is no seeds"),
+        ("3,3", "seed 3 appears twice"),
+        ("3,,4", "item 2 of the list is empty"),
+        ("random:0", "at least 1"),
+        ("many", "expected A..B, A..=B, N (the first N seeds, 0..N), a list such as 3,17,42, or random:N"),
+    ] {
+        let o = kafkasim(&["sweep", "scenarios/standard-acks-all.toml", "--seeds", seeds]);
+        assert_eq!(o.status.code(), Some(2), "--seeds {seeds}");
+        assert!(stderr(&o).contains(says), "--seeds {seeds}: {}", stderr(&o));
+        assert!(stdout(&o).is_empty(), "nothing ran for --seeds {seeds}");
+    }
+}

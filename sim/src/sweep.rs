@@ -4,7 +4,7 @@
 //!
 //! | piece | what it is |
 //! |---|---|
-//! | [`Shard`] | `K/N`: the seeds `s` of a range with `s % N == K`, so a sweep splits across machines |
+//! | [`Shard`] | `K/N`: the seeds `s` of a [`SeedSet`] with `s % N == K`, so a sweep splits across machines |
 //! | [`SweepOptions`], [`sweep_with`] | jobs, shard, stop at the first failure, determinism check |
 //! | [`RunRecord`] | what a summary needs of one run: taken from a report, or read back from JSON |
 //! | [`Tally`], [`SweepSummary`] | runs added up in seed order; the same code merges shards exactly |
@@ -20,12 +20,12 @@ use crate::history::History;
 use crate::report::RunReport;
 use crate::run::{self, FailureKind, RunFailure, RunOutput};
 use crate::scenario::{Scenario, CHECKER_NAMES};
+use crate::seeds::SeedSet;
 use crate::trace;
 use crate::verdict::{Modality, Outcome};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Instant;
@@ -71,31 +71,47 @@ impl fmt::Display for Shard {
     }
 }
 
-/// The seeds of `range` in `shard`, in order: an arithmetic progression, so that workers can
-/// take them by index.
-#[derive(Clone, Copy, Debug)]
-struct SeedPlan {
-    first: u64,
-    step: u64,
-    len: u64,
+/// The seeds of a set in `shard`, in order, so that workers can take them by index: of a range,
+/// an arithmetic progression; of a list, the list's seeds in the shard.
+#[derive(Clone, Debug)]
+enum SeedPlan {
+    Progression { first: u64, step: u64, len: u64 },
+    Listed(Arc<[u64]>),
 }
 
 impl SeedPlan {
-    fn new(range: &Range<u64>, shard: Shard) -> SeedPlan {
-        let offset = (shard.index + shard.count - range.start % shard.count) % shard.count;
-        let first = range.start.saturating_add(offset);
-        let len = if first >= range.end { 0 } else { (range.end - first - 1) / shard.count + 1 };
-        SeedPlan { first, step: shard.count, len }
+    fn new(seeds: &SeedSet, shard: Shard) -> SeedPlan {
+        match seeds {
+            SeedSet::Range(range) => {
+                let offset = (shard.index + shard.count - range.start % shard.count) % shard.count;
+                let first = range.start.saturating_add(offset);
+                let len = if first >= range.end { 0 } else { (range.end - first - 1) / shard.count + 1 };
+                SeedPlan::Progression { first, step: shard.count, len }
+            }
+            SeedSet::List(list) => {
+                SeedPlan::Listed(list.iter().copied().filter(|&s| shard.contains(s)).collect())
+            }
+        }
+    }
+
+    fn len(&self) -> u64 {
+        match self {
+            SeedPlan::Progression { len, .. } => *len,
+            SeedPlan::Listed(seeds) => seeds.len() as u64,
+        }
     }
 
     fn seed(&self, i: u64) -> u64 {
-        self.first + i * self.step
+        match self {
+            SeedPlan::Progression { first, step, .. } => first + i * step,
+            SeedPlan::Listed(seeds) => seeds[i as usize],
+        }
     }
 }
 
-/// How many seeds of `range` a sweep with `shard` runs.
-pub fn seed_count(range: &Range<u64>, shard: Option<Shard>) -> u64 {
-    SeedPlan::new(range, shard.unwrap_or(Shard::WHOLE)).len
+/// How many seeds of `seeds` a sweep with `shard` runs.
+pub fn seed_count(seeds: &SeedSet, shard: Option<Shard>) -> u64 {
+    SeedPlan::new(seeds, shard.unwrap_or(Shard::WHOLE)).len()
 }
 
 #[derive(Clone, Debug)]
@@ -138,7 +154,7 @@ pub struct SeedRun {
 pub fn sweep(
     scenario: Arc<Scenario>,
     file: &str,
-    seeds: Range<u64>,
+    seeds: impl Into<SeedSet>,
     jobs: usize,
     mut each: impl FnMut(&RunReport),
 ) -> SweepSummary {
@@ -151,23 +167,24 @@ pub fn sweep(
 pub fn sweep_with(
     scenario: Arc<Scenario>,
     file: &str,
-    seeds: Range<u64>,
+    seeds: impl Into<SeedSet>,
     options: &SweepOptions,
     mut each: impl FnMut(&SeedRun),
 ) -> SweepSummary {
     let started = Instant::now();
+    let seeds = seeds.into();
     let plan = SeedPlan::new(&seeds, options.shard.unwrap_or(Shard::WHOLE));
     let next = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel::<(u64, SeedRun)>();
     let workers: Vec<_> = (0..options.jobs.max(1))
         .map(|_| {
-            let (next, stop, tx, scenario, file) =
-                (next.clone(), stop.clone(), tx.clone(), scenario.clone(), file.to_string());
+            let (next, stop, tx, scenario, file, plan) =
+                (next.clone(), stop.clone(), tx.clone(), scenario.clone(), file.to_string(), plan.clone());
             let (check, limits) = (options.check_determinism, options.limits);
             std::thread::spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= plan.len || stop.load(Ordering::Relaxed) {
+                if i >= plan.len() || stop.load(Ordering::Relaxed) {
                     break;
                 }
                 let run = run_seed(&scenario, &file, plan.seed(i), check, limits);
@@ -320,8 +337,8 @@ pub struct FailedSeed {
 pub struct SweepSummary {
     pub scenario: String,
     pub file: String,
-    /// The seed range swept (a shard runs only its part of it).
-    pub seeds: Range<u64>,
+    /// The seeds swept (a shard runs only its part of them).
+    pub seeds: SeedSet,
     pub shard: Option<Shard>,
     /// On a summary `merge` combined: the shards it combined. Empty on a sweep's own summary.
     #[serde(default)]
@@ -397,7 +414,7 @@ impl Tally {
         let summary = SweepSummary {
             scenario: scenario.to_string(),
             file: file.to_string(),
-            seeds: 0..0,
+            seeds: SeedSet::Range(0..0),
             shard: None,
             merged_shards: Vec::new(),
             check_determinism: false,
@@ -531,9 +548,8 @@ pub fn first_difference(a: &History, b: &History) -> Option<EventDifference> {
 /// The command that checks one seed's determinism again, ready to paste into a shell.
 pub fn recheck_command(file: &str, seed: u64) -> String {
     format!(
-        "cargo run --release -- sweep {} --seeds {seed}..{} --check-determinism",
+        "cargo run --release -- sweep {} --seeds {seed}..={seed} --check-determinism",
         crate::report::shell_word(file),
-        seed + 1
     )
 }
 
@@ -611,7 +627,7 @@ impl SweepSummary {
     pub fn render_text(&self) -> String {
         use std::fmt::Write;
         let mut s = String::new();
-        let mut what = format!("seeds {}..{}", self.seeds.start, self.seeds.end);
+        let mut what = format!("seeds {}", self.seeds.short());
         if let Some(shard) = self.shard {
             let _ = write!(what, " shard {shard}");
         }
@@ -732,21 +748,26 @@ mod tests {
     }
 
     #[test]
-    fn shards_partition_a_range() {
-        for range in [0..10, 3..17, 5..6, 7..7, 100..101] {
+    fn shards_partition_a_range_or_a_list() {
+        let sets: Vec<(SeedSet, Vec<u64>)> = [0..10, 3..17, 5..6, 7..7, 100..101]
+            .into_iter()
+            .map(|r| (SeedSet::Range(r.clone()), r.collect()))
+            .chain([(SeedSet::List(vec![3, 17, 42, 43, 1000]), vec![3, 17, 42, 43, 1000])])
+            .collect();
+        for (set, all_seeds) in sets {
             for count in 1..6 {
                 let mut all = Vec::new();
                 for index in 0..count {
                     let s = Shard { index, count };
-                    let plan = SeedPlan::new(&range, s);
-                    let seeds: Vec<u64> = (0..plan.len).map(|i| plan.seed(i)).collect();
-                    let expected: Vec<u64> = range.clone().filter(|&x| s.contains(x)).collect();
-                    assert_eq!(seeds, expected, "{range:?} shard {s}");
-                    assert_eq!(seed_count(&range, Some(s)), expected.len() as u64);
+                    let plan = SeedPlan::new(&set, s);
+                    let seeds: Vec<u64> = (0..plan.len()).map(|i| plan.seed(i)).collect();
+                    let expected: Vec<u64> = all_seeds.iter().copied().filter(|&x| s.contains(x)).collect();
+                    assert_eq!(seeds, expected, "{set} shard {s}");
+                    assert_eq!(seed_count(&set, Some(s)), expected.len() as u64);
                     all.extend(seeds);
                 }
                 all.sort();
-                assert_eq!(all, range.clone().collect::<Vec<_>>(), "{range:?} in {count} shards");
+                assert_eq!(all, all_seeds, "{set} in {count} shards");
             }
         }
     }
@@ -795,7 +816,7 @@ mod tests {
         assert_eq!(n.difference.as_ref().map(|d| d.index), Some(1));
         assert!(n.first_run.starts_with("history ") && n.first_run != n.second_run, "{n:?}");
         assert_eq!(n.reproduce, "cargo run --release -- run s.toml --seed 9");
-        assert_eq!(n.recheck, "cargo run --release -- sweep s.toml --seeds 9..10 --check-determinism");
+        assert_eq!(n.recheck, "cargo run --release -- sweep s.toml --seeds 9..=9 --check-determinism");
         let rendered = n.render();
         assert!(rendered.contains("seed 9 is NOT deterministic") && rendered.contains("#1"), "{rendered}");
 
