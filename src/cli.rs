@@ -1,6 +1,7 @@
 //! Command-line arguments, parsed by clap and resolved into calls on the `sim` crate.
 
 use crate::args::{self, default_jobs};
+use crate::output::{errln, out, outln};
 use crate::{bench, demo, exit, merge_cmd, shrink_cmd, sweep_cmd};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -109,7 +110,7 @@ pub fn main() -> i32 {
         Some(Command::Bench { seeds, jobs }) => bench::run(seeds, jobs.unwrap_or_else(default_jobs)),
     };
     result.unwrap_or_else(|e| {
-        eprintln!("error: {e:#}");
+        errln!("error: {e:#}");
         exit::BAD_INPUT
     })
 }
@@ -133,15 +134,17 @@ fn run(path: &Path, seed: u64, output: &RunOutput) -> Result<i32> {
         if let Some(file) = output.history {
             write_history(file, &out.history)?;
         }
-        if output.trace {
-            print!("{}", sim::trace::render(&out.history));
-        }
     }
+    // Judged before anything is printed: a reader that stops early (`| head`) changes nothing
+    // about the exit code.
     let report = RunReport::new(&scenario, &path.display().to_string(), seed, &result);
+    if let (true, Ok(run)) = (output.trace, &result) {
+        out!("{}", sim::trace::render(&run.history))?;
+    }
     if output.json {
-        println!("{}", serde_json::to_string(&report)?);
+        outln!("{}", serde_json::to_string(&report)?)?;
     } else {
-        print!("{}", report.render(output.examples));
+        out!("{}", report.render(output.examples))?;
     }
     Ok(match (report.failure_kind(), report.passed) {
         (Some(FailureKind::Crash), _) => exit::CRASH,
@@ -154,7 +157,7 @@ fn run(path: &Path, seed: u64, output: &RunOutput) -> Result<i32> {
 fn dump(path: &Path, seed: u64) -> Result<i32> {
     let scenario = load(path)?;
     let resolved = sim::resolve::resolve(&scenario, seed)?;
-    print!("{}", sim::resolve::to_toml(&resolved, &path.display().to_string(), seed));
+    out!("{}", sim::resolve::to_toml(&resolved, &path.display().to_string(), seed))?;
     Ok(exit::OK)
 }
 
@@ -166,14 +169,18 @@ fn list(dir: &Path) -> Result<i32> {
         .collect();
     files.sort();
     for path in files {
+        if crate::output::closed() {
+            break;
+        }
         match scenario::load(&path) {
             Ok(s) => {
-                println!("{}", path.display());
+                let mut text = format!("{}\n", path.display());
                 for line in s.description.trim().lines() {
-                    println!("    {}", line.trim());
+                    text.push_str(&format!("    {}\n", line.trim()));
                 }
+                out!("{text}")?;
             }
-            Err(e) => println!("{}\n    (does not load: {e})", path.display()),
+            Err(e) => outln!("{}\n    (does not load: {e})", path.display())?,
         }
     }
     Ok(exit::OK)

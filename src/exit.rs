@@ -11,6 +11,9 @@
 //!
 //! When several apply (a sweep, or a sweep of several scenarios), the gravest wins, in the order
 //! 3, 4, 5, 1: a nondeterministic seed makes every other result suspect.
+//!
+//! A closed pipe is none of these: the command stops and exits with the code of what it had done
+//! (see `output`). Failing to write the output otherwise (a full disk) is an error, 2.
 
 use sim::sweep::SweepVerdict;
 

@@ -8,6 +8,7 @@ mod cli;
 mod demo;
 mod exit;
 mod merge_cmd;
+mod output;
 mod shrink_cmd;
 mod sweep_cmd;
 

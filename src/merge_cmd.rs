@@ -10,11 +10,11 @@
 //! counts, one shard twice, a missing shard, and shards that disagree on what the scenario expects
 //! (swept from different versions of the file).
 
+use crate::output::{out, outln};
 use crate::sweep_cmd::{exit_code, Line, SummaryLine};
 use anyhow::{bail, Context, Result};
 use sim::sweep::{Nondeterminism, RunRecord, Shard, SweepSummary, Tally};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -54,12 +54,11 @@ pub fn run(args: &MergeArgs) -> Result<i32> {
     }
     let summaries: Vec<SweepSummary> =
         scenarios.into_iter().map(|(name, parts)| merge(&name, parts, &holders)).collect::<Result<_>>()?;
-    let mut out = std::io::stdout().lock();
     for summary in &summaries {
         if args.json {
-            writeln!(out, "{}", serde_json::to_string(&SummaryLine { summary })?)?;
+            outln!("{}", serde_json::to_string(&SummaryLine { summary })?)?;
         } else {
-            write!(out, "{}", summary.render_text())?;
+            out!("{}", summary.render_text())?;
         }
     }
     Ok(exit_code(summaries.iter().map(SweepSummary::verdict)))

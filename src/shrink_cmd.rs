@@ -3,6 +3,7 @@
 //! and the violation it shows in a `[regression]` table.
 
 use crate::exit;
+use crate::output::{self, errln, out};
 use anyhow::{bail, Context, Result};
 use sim::report::{reproduce_command, RunReport};
 use sim::scenario;
@@ -31,11 +32,11 @@ pub fn run(args: &ShrinkArgs) -> Result<i32> {
     let result = sim::run::run(Arc::new(original.clone()), args.seed);
     let report = RunReport::new(&original, &file, args.seed, &result);
     let goal = Goal::of_report(&report, args.checker).map_err(anyhow::Error::msg)?;
-    eprintln!("shrinking {file} seed {}, keeping {}", args.seed, goal.describe());
+    errln!("shrinking {file} seed {}, keeping {}", args.seed, goal.describe());
 
     let resolved = sim::resolve::resolve(&original, args.seed)?;
     let options = Options { max_runs: args.max_runs, jobs: args.jobs };
-    let shrunk = shrink::shrink(&resolved, args.seed, &goal, options, &mut |step| eprintln!("  {step}"))
+    let shrunk = shrink::shrink(&resolved, args.seed, &goal, options, &mut |step| errln!("  {step}"))
         .map_err(anyhow::Error::msg)?;
 
     let shown_file = args.output.map_or_else(|| "FILE".to_string(), |p| p.display().to_string());
@@ -67,15 +68,15 @@ pub fn run(args: &ShrinkArgs) -> Result<i32> {
             write_file(out, &text)?;
             summary.push_str(&format!("  wrote {}\n", out.display()));
             summary.push_str(&format!("reproduce: {}\n", reproduce_command(&shown_file, shrunk.seed)));
-            print!("{summary}");
+            out!("{summary}")?;
         }
         None => {
             summary.push_str(&format!(
                 "reproduce: save the scenario below as FILE, then {}\n",
                 reproduce_command("FILE", shrunk.seed)
             ));
-            eprint!("{summary}");
-            print!("{text}");
+            output::to_stderr(&summary);
+            out!("{text}")?;
         }
     }
     Ok(exit::OK)

@@ -7,15 +7,17 @@
 
 use crate::args::default_jobs;
 use crate::exit;
-use anyhow::{Context, Result};
+use crate::output::{self, errln, out, outln};
+use anyhow::Result;
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use sim::report::RunReport;
 use sim::scenario::{self, Scenario};
 use sim::seeds::SeedSpec;
 use sim::sweep::{Nondeterminism, RunRecord, SeedRun, Shard, SweepOptions, SweepSummary, SweepVerdict};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -82,26 +84,31 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
     let random = spec.is_random();
     let seeds = spec.choose(sim::seeds::os_draw);
     if random {
-        eprintln!("seeds {} drew {seeds}; sweep them again with --seeds {seeds}", args.seeds.trim());
+        errln!("seeds {} drew {seeds}; sweep them again with --seeds {seeds}", args.seeds.trim());
     }
+    // Set when nobody reads the output any more: the sweep stops.
+    let cancel = Arc::new(AtomicBool::new(false));
     let options = SweepOptions {
         jobs: args.jobs.unwrap_or_else(default_jobs),
         shard,
         stop_on_first: args.stop_on_first,
         check_determinism: args.check_determinism,
+        cancel: Some(cancel.clone()),
         ..SweepOptions::default()
     };
     let show_progress = !args.json && std::io::stderr().is_terminal();
-    let mut out = std::io::stdout().lock();
     let mut verdicts = Vec::new();
     for (i, (file, scenario)) in scenarios.iter().enumerate() {
         let total = sim::sweep::seed_count(&seeds, shard);
         let bar = if show_progress { progress_bar(&scenario.name, total) } else { ProgressBar::hidden() };
         let mut failing = 0u64;
-        let mut written: std::io::Result<()> = Ok(());
+        let mut written: Result<()> = Ok(());
         let summary = sim::sweep::sweep_with(scenario.clone(), file, seeds.clone(), &options, |run| {
             if args.json && written.is_ok() {
-                written = write_run(&mut out, run);
+                written = write_run(run);
+            }
+            if written.is_err() || output::closed() {
+                cancel.store(true, Ordering::Relaxed);
             }
             if run.report.fails_sweep() || run.nondeterminism.is_some() {
                 failing += 1;
@@ -114,18 +121,21 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
             bar.inc(1);
         });
         bar.finish_and_clear();
-        written.context("writing the run lines")?;
+        written?;
         if args.json {
-            writeln!(out, "{}", serde_json::to_string(&SummaryLine { summary: &summary })?)?;
+            outln!("{}", serde_json::to_string(&SummaryLine { summary: &summary })?)?;
         } else {
-            write!(out, "{}", summary.render_text())?;
+            out!("{}", summary.render_text())?;
         }
-        out.flush()?;
         verdicts.push(summary.verdict());
+        if output::closed() {
+            // Nobody reads any more: stop, and exit with the code of the runs that finished.
+            return Ok(exit_code(verdicts));
+        }
         if summary.stopped_at.is_some() {
             let left = scenarios.len() - i - 1;
             if left > 0 && !args.json {
-                writeln!(out, "stopped: {left} more scenario(s) not swept")?;
+                outln!("stopped: {left} more scenario(s) not swept")?;
             }
             break;
         }
@@ -133,8 +143,7 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
     let code = exit_code(verdicts.iter().copied());
     if scenarios.len() > 1 && !args.json {
         let passed = verdicts.iter().filter(|&&v| v == SweepVerdict::Passed).count();
-        writeln!(
-            out,
+        outln!(
             "{} scenarios: {passed} passed, {} failed, {} not swept (exit {code})",
             scenarios.len(),
             verdicts.len() - passed,
@@ -144,9 +153,9 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
     Ok(code)
 }
 
-fn write_run(out: &mut impl Write, run: &SeedRun) -> std::io::Result<()> {
+fn write_run(run: &SeedRun) -> Result<()> {
     let line = RunLine { run: &run.report, nondeterminism: run.nondeterminism.as_ref() };
-    writeln!(out, "{}", serde_json::to_string(&line).expect("a run report serializes"))
+    outln!("{}", serde_json::to_string(&line).expect("a run report serializes"))
 }
 
 fn progress_bar(name: &str, total: u64) -> ProgressBar {

@@ -126,3 +126,72 @@ fn the_reproduce_line_pastes_into_a_shell_whatever_the_path() {
     assert_eq!(shell.status.code(), Some(1), "{line}\n{}", text(&shell.stderr));
     assert_eq!(stdout(&shell), report, "the pasted line replays the run");
 }
+
+/// Runs kafkasim with its stdout read by something like `head -n keep`: `keep` lines are read,
+/// then the pipe is closed. Returns the exit code and stderr.
+fn through_head(args: &[&str], keep: usize) -> (Option<i32>, String) {
+    use std::io::{BufRead, Read};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kafkasim"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kafkasim runs");
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    for _ in 0..keep {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        assert!(!line.is_empty(), "{args:?} printed fewer than {keep} lines");
+    }
+    drop(reader);
+    // A command whose reader went away must stop: a sweep of 100,000 seeds as well.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("{args:?} still running two minutes after its stdout closed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    (status.code(), err)
+}
+
+#[test]
+fn a_closed_pipe_ends_a_command_quietly_with_the_code_of_what_was_done() {
+    let never = never_variant("closed-pipe");
+    let never = never.to_str().unwrap();
+    let cases: [(&[&str], usize, i32); 6] = [
+        (&["run", "scenarios/acks1-leader-crash.toml", "--seed", "1", "--trace"], 1, 0),
+        (&["run", never, "--seed", "4", "--trace"], 1, 1),
+        (&["run", never, "--seed", "4", "--dump-scenario"], 0, 0),
+        (&["list"], 0, 0),
+        (&["sweep", "scenarios/standard-acks-all.toml", "--seeds", "0..100000", "--json"], 1, 0),
+        // The first summary is read; the second scenario's runs fail, and the exit code says so.
+        (&["sweep", "scenarios/acks1-leader-crash.toml", never, "--seeds", "0..4"], 1, 1),
+    ];
+    for (args, keep, code) in cases {
+        let (status, err) = through_head(args, keep);
+        assert_eq!(status, Some(code), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?} says nothing when its reader goes away: {err}");
+    }
+}
+
+/// The acks=1 scenario with its expected lost writes turned into `never`: seed 4 fails.
+fn never_variant(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("kafkasim-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("acks1-never.toml");
+    let source = std::fs::read_to_string("scenarios/acks1-leader-crash.toml")
+        .unwrap()
+        .replace("lost-write = \"expected\"", "lost-write = \"never\"")
+        .replace("name = \"acks1-leader-crash\"", "name = \"acks1-never\"");
+    std::fs::write(&file, source).unwrap();
+    file
+}

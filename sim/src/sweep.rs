@@ -128,6 +128,11 @@ pub struct SweepOptions {
     pub check_determinism: bool,
     /// Each run's absolute budget (see `budget`): the documented one unless a test wants less.
     pub limits: Limits,
+    /// Set from outside (on Ctrl-C, or when nobody reads the output any more) to stop the sweep:
+    /// no seed starts after it is set, the runs that have finished are counted (in seed order,
+    /// over any gap a run still in flight leaves), and the sweep returns without waiting for the
+    /// runs in flight, whose threads end on their own. The summary says so: `interrupted`.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Default for SweepOptions {
@@ -138,6 +143,7 @@ impl Default for SweepOptions {
             stop_on_first: false,
             check_determinism: false,
             limits: Limits::default(),
+            cancel: None,
         }
     }
 }
@@ -149,6 +155,9 @@ pub struct SeedRun {
     /// Set when the determinism check ran and the two runs disagreed.
     pub nondeterminism: Option<Nondeterminism>,
 }
+
+/// How often a sweep waiting for runs looks at its `cancel` flag.
+const CANCEL_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Runs every seed of `seeds` on `jobs` threads. `each` sees every report, in seed order.
 pub fn sweep(
@@ -200,28 +209,61 @@ pub fn sweep_with(
     tally.summary.seeds = seeds;
     tally.summary.shard = options.shard;
     tally.summary.check_determinism = options.check_determinism;
+    // Counts one run; true when the sweep stops at it (`stop_on_first`).
+    let mut count = |run: SeedRun, tally: &mut Tally| {
+        let record = RunRecord::of(&run.report);
+        tally.add(&record, run.nondeterminism.as_ref());
+        each(&run);
+        if options.stop_on_first && (record.fails_sweep() || run.nondeterminism.is_some()) {
+            tally.summary.stopped_at = Some(record.seed);
+            stop.store(true, Ordering::Relaxed);
+            return true;
+        }
+        false
+    };
+    let cancelled = || options.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed));
     // Runs finish out of order; count and hand them on in seed order, so that the first failure
     // a stopped sweep reports is the lowest failing seed whatever the threads did.
     let mut pending: BTreeMap<u64, SeedRun> = BTreeMap::new();
     let mut next_index = 0;
-    'receive: for (i, run) in rx {
+    let mut interrupted = false;
+    'receive: loop {
+        if cancelled() {
+            interrupted = true;
+            break;
+        }
+        // A short wait, so that a cancel is seen within it even while a long run is in flight.
+        let (i, run) = match rx.recv_timeout(CANCEL_POLL) {
+            Ok(received) => received,
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         pending.insert(i, run);
         while let Some(run) = pending.remove(&next_index) {
             next_index += 1;
-            let record = RunRecord::of(&run.report);
-            tally.add(&record, run.nondeterminism.as_ref());
-            each(&run);
-            if options.stop_on_first && (record.fails_sweep() || run.nondeterminism.is_some()) {
-                tally.summary.stopped_at = Some(record.seed);
-                stop.store(true, Ordering::Relaxed);
+            if count(run, &mut tally) {
                 break 'receive;
             }
         }
     }
-    // The receiver is gone once we get here: a worker still running finishes its seed, fails to
-    // send it, and ends.
-    for w in workers {
-        w.join().expect("sweep worker");
+    if interrupted {
+        stop.store(true, Ordering::Relaxed);
+        // What finished counts, gaps or not; what is still running does not.
+        pending.extend(rx.try_iter());
+        for (_, run) in pending {
+            if count(run, &mut tally) {
+                break;
+            }
+        }
+        tally.summary.interrupted = tally.summary.stopped_at.is_none() && tally.summary.runs < plan.len();
+        // Not joined: a worker still running finishes its seed, fails to send it, and ends.
+        drop(workers);
+    } else {
+        // The receiver is gone once we get here: a worker still running finishes its seed, fails to
+        // send it, and ends.
+        for w in workers {
+            w.join().expect("sweep worker");
+        }
     }
     let mut summary = tally.finish();
     let elapsed_s = started.elapsed().as_secs_f64();
@@ -362,6 +404,10 @@ pub struct SweepSummary {
     pub nondeterminism: Vec<Nondeterminism>,
     /// Set when the sweep stopped at its first failing run: that run's seed.
     pub stopped_at: Option<u64>,
+    /// The sweep was cancelled (Ctrl-C) before every seed had run: the counts are of the runs
+    /// that finished, and expected anomalies are not judged.
+    #[serde(default)]
+    pub interrupted: bool,
     /// Wall time and rate of the sweep itself; absent (null) on a merged summary.
     pub elapsed_s: Option<f64>,
     pub seeds_per_s: Option<f64>,
@@ -432,6 +478,7 @@ impl Tally {
             failures: Vec::new(),
             nondeterminism: Vec::new(),
             stopped_at: None,
+            interrupted: false,
             elapsed_s: None,
             seeds_per_s: None,
         };
@@ -495,9 +542,10 @@ impl Tally {
     }
 
     /// The summary. Expected anomalies are judged only over a sweep that ran to the end: one
-    /// that stopped early has failed already, and its missing anomalies say nothing.
+    /// that stopped early has failed already, and one interrupted did not see every seed, so
+    /// their missing anomalies say nothing.
     pub fn finish(mut self) -> SweepSummary {
-        if self.summary.stopped_at.is_none() {
+        if self.summary.stopped_at.is_none() && !self.summary.interrupted {
             self.summary.missing_expected = self
                 .summary
                 .checkers
