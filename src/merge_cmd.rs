@@ -5,7 +5,7 @@
 //!
 //! What is refused (exit 2), naming the file, since it would make the merged summary wrong: an
 //! empty file, a line that is neither a run nor a summary, a line cut short (a file truncated),
-//! runs without their summary line (a sweep cut short), a file with a shard of some scenarios but
+//! runs without their summary line (a sweep cut short), an interrupted sweep, a file with a shard of some scenarios but
 //! not of others (a sweep cut short between scenarios), shards of different seed ranges or shard
 //! counts, one shard twice, a missing shard, and shards that disagree on what the scenario expects
 //! (swept from different versions of the file).
@@ -97,6 +97,15 @@ fn read_parts(path: &Path) -> Result<Vec<Part>> {
                 open.entry(key(&run.scenario, &run.file)).or_default().push((run, nondeterminism));
             }
             Line { run: None, summary: Some(summary), .. } => {
+                if summary.interrupted {
+                    bail!(
+                        "{}: the sweep of {} was interrupted after {} of {} seeds; sweep that shard again",
+                        at(),
+                        key(&summary.scenario, &summary.file),
+                        summary.runs,
+                        summary.seed_count()
+                    );
+                }
                 if !summary.merged_shards.is_empty() {
                     bail!("{}: a merged summary, without run lines; merge the shards' own outputs", at());
                 }

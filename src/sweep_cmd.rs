@@ -8,7 +8,7 @@
 use crate::args::default_jobs;
 use crate::exit;
 use crate::output::{self, errln, out, outln};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use sim::report::RunReport;
@@ -86,8 +86,9 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
     if random {
         errln!("seeds {} drew {seeds}; sweep them again with --seeds {seeds}", args.seeds.trim());
     }
-    // Set when nobody reads the output any more: the sweep stops.
+    // Set on Ctrl-C, or when nobody reads the output any more: the sweep stops.
     let cancel = Arc::new(AtomicBool::new(false));
+    on_interrupt(cancel.clone())?;
     let options = SweepOptions {
         jobs: args.jobs.unwrap_or_else(default_jobs),
         shard,
@@ -98,6 +99,8 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
     };
     let show_progress = !args.json && std::io::stderr().is_terminal();
     let mut verdicts = Vec::new();
+    // The last scenario swept was interrupted (by Ctrl-C: a closed pipe returns at once).
+    let mut cut_short = false;
     for (i, (file, scenario)) in scenarios.iter().enumerate() {
         let total = sim::sweep::seed_count(&seeds, shard);
         let bar = if show_progress { progress_bar(&scenario.name, total) } else { ProgressBar::hidden() };
@@ -128,29 +131,49 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
             out!("{}", summary.render_text())?;
         }
         verdicts.push(summary.verdict());
+        cut_short = summary.interrupted;
         if output::closed() {
             // Nobody reads any more: stop, and exit with the code of the runs that finished.
             return Ok(exit_code(verdicts));
         }
-        if summary.stopped_at.is_some() {
+        if summary.stopped_at.is_some() || summary.interrupted {
             let left = scenarios.len() - i - 1;
             if left > 0 && !args.json {
-                outln!("stopped: {left} more scenario(s) not swept")?;
+                let why = if summary.interrupted { "interrupted" } else { "stopped" };
+                outln!("{why}: {left} more scenario(s) not swept")?;
             }
             break;
         }
     }
-    let code = exit_code(verdicts.iter().copied());
+    let code = if cut_short { exit::INTERRUPTED } else { exit_code(verdicts.iter().copied()) };
     if scenarios.len() > 1 && !args.json {
-        let passed = verdicts.iter().filter(|&&v| v == SweepVerdict::Passed).count();
+        // An interrupted scenario is counted apart: it has no verdict.
+        let partial = usize::from(cut_short);
+        let judged = &verdicts[..verdicts.len() - partial];
+        let passed = judged.iter().filter(|&&v| v == SweepVerdict::Passed).count();
+        let interrupted = if partial > 0 { ", 1 interrupted" } else { "" };
         outln!(
-            "{} scenarios: {passed} passed, {} failed, {} not swept (exit {code})",
+            "{} scenarios: {passed} passed, {} failed{interrupted}, {} not swept (exit {code})",
             scenarios.len(),
-            verdicts.len() - passed,
+            judged.len() - passed,
             scenarios.len() - verdicts.len()
         )?;
     }
     Ok(code)
+}
+
+/// Ctrl-C during a sweep: the first stops it, which then prints the summary of the runs that had
+/// finished, marked partial, and exits 130; a second ends the process at once, also 130.
+fn on_interrupt(cancel: Arc<AtomicBool>) -> Result<()> {
+    let pressed = AtomicBool::new(false);
+    ctrlc::set_handler(move || {
+        if pressed.swap(true, Ordering::SeqCst) {
+            std::process::exit(exit::INTERRUPTED);
+        }
+        cancel.store(true, Ordering::SeqCst);
+        errln!("interrupted: summing up the runs that finished (Ctrl-C again to quit at once)");
+    })
+    .context("cannot handle Ctrl-C")
 }
 
 fn write_run(run: &SeedRun) -> Result<()> {

@@ -411,3 +411,93 @@ fn bad_seeds_are_bad_input() {
         assert!(stdout(&o).is_empty(), "nothing ran for --seeds {seeds}");
     }
 }
+
+/// Sends SIGINT to a process, as Ctrl-C does (the shell's own `kill`, present wherever `sh` is).
+fn interrupt(pid: u32) {
+    let status = std::process::Command::new("sh")
+        .args(["-c", "kill -INT \"$1\"", "sh", &pid.to_string()])
+        .status()
+        .expect("sh runs");
+    assert!(status.success(), "kill -INT {pid}");
+}
+
+/// Runs a long sweep, interrupts it once it has printed `after_lines` lines (or, with 0, after a
+/// second), and returns its exit code, stdout and stderr.
+fn interrupted_sweep(args: &[&str], after_lines: usize) -> (Option<i32>, String, String) {
+    use std::io::{BufRead, Read};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kafkasim"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kafkasim runs");
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut text = String::new();
+    for _ in 0..after_lines {
+        out.read_line(&mut text).unwrap();
+    }
+    if after_lines == 0 {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    interrupt(child.id());
+    out.read_to_string(&mut text).unwrap();
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    (child.wait().unwrap().code(), text, err)
+}
+
+#[test]
+fn ctrl_c_prints_the_summary_so_far_marked_partial_and_exits_130() {
+    let (code, text, err) = interrupted_sweep(
+        &[
+            "sweep",
+            "scenarios/standard-acks-all.toml",
+            "scenarios/acks1-leader-crash.toml",
+            "--seeds",
+            "0..100000",
+        ],
+        0,
+    );
+    assert_eq!(code, Some(130), "{text}\n{err}");
+    assert!(err.contains("interrupted: summing up the runs that finished"), "{err}");
+    let runs: u64 = text
+        .split_once("seeds 0..100000: ")
+        .and_then(|(_, rest)| rest.split_once(" runs"))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("a summary line with the runs: {text}"));
+    assert!(runs < 100_000, "{text}");
+    for part in [
+        format!("interrupted after {runs} of 100000 seeds: a partial summary"),
+        "sweep: partial, no failure so far".to_string(),
+        "interrupted: 1 more scenario(s) not swept".to_string(),
+        "2 scenarios: 0 passed, 0 failed, 1 interrupted, 1 not swept (exit 130)".to_string(),
+    ] {
+        assert!(text.contains(&part), "{part}:\n{text}");
+    }
+}
+
+#[test]
+fn an_interrupted_json_sweep_counts_the_runs_that_finished_and_merge_refuses_it() {
+    let (code, text, _) = interrupted_sweep(
+        &["sweep", "scenarios/standard-acks-all.toml", "--seeds", "0..100000", "--shard", "0/2", "--json"],
+        2,
+    );
+    assert_eq!(code, Some(130), "{text}");
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("JSON")).collect();
+    let (runs, summaries) = split(&lines);
+    assert_eq!(summaries.len(), 1, "one summary, last: {text}");
+    let summary = summaries[0];
+    assert_eq!(summary["interrupted"], true);
+    assert_eq!(summary["runs"], runs.len(), "every run counted has its line, and only those");
+    assert!(runs.len() >= 2 && runs.len() < 50_000, "{}", runs.len());
+    assert_eq!(summary["missing_expected"], serde_json::json!([]), "not judged on a partial sweep");
+
+    let file = temp_dir("interrupted").join("shard-0.jsonl");
+    std::fs::write(&file, &text).unwrap();
+    let merged = kafkasim(&["merge", file.to_str().unwrap()]);
+    assert_eq!(merged.status.code(), Some(2));
+    let expected = format!("was interrupted after {} of 50000 seeds; sweep that shard again", runs.len());
+    assert!(stderr(&merged).contains(&expected), "{}", stderr(&merged));
+}

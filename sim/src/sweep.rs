@@ -742,6 +742,15 @@ impl SweepSummary {
                 "  stopped early (--stop-on-first) at seed {seed}, the first failing seed; seeds after it not counted"
             );
         }
+        if self.interrupted {
+            let _ = writeln!(
+                s,
+                "  interrupted after {} of {} seeds: a partial summary; the seeds not run are not counted, and \
+                 expected anomalies are not judged",
+                self.runs,
+                self.seed_count()
+            );
+        }
         for n in &self.nondeterminism {
             s.push_str(&n.render());
         }
@@ -766,9 +775,19 @@ impl SweepSummary {
             };
             let _ = writeln!(s, "    seed {} {why}: {}", f.seed, f.reproduce);
         }
-        let _ =
-            writeln!(s, "  sweep: {}", if self.verdict() == SweepVerdict::Passed { "pass" } else { "FAIL" });
+        let verdict = match (self.interrupted, self.verdict() == SweepVerdict::Passed) {
+            (false, true) => "pass",
+            (false, false) => "FAIL",
+            (true, true) => "partial, no failure so far",
+            (true, false) => "partial, FAIL so far",
+        };
+        let _ = writeln!(s, "  sweep: {verdict}");
         s
+    }
+
+    /// How many seeds the sweep was to run: those of its seed set in its shard.
+    pub fn seed_count(&self) -> u64 {
+        seed_count(&self.seeds, self.shard)
     }
 }
 
