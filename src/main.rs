@@ -9,6 +9,7 @@ mod demo;
 mod exit;
 mod merge_cmd;
 mod output;
+mod progress;
 mod shrink_cmd;
 mod sweep_cmd;
 

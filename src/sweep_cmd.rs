@@ -1,4 +1,4 @@
-//! `kafkasim sweep`: scenarios over a range of seeds on every core, with a progress bar, a summary
+//! `kafkasim sweep`: scenarios over a set of seeds on every core, with progress on stderr, a summary
 //! per scenario, and `--json` lines for machines (the shapes `merge` reads back).
 //!
 //! JSON lines, one object each, told apart by their key:
@@ -8,8 +8,8 @@
 use crate::args::default_jobs;
 use crate::exit;
 use crate::output::{self, errln, out, outln};
+use crate::progress::{self, Progress};
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use sim::report::RunReport;
 use sim::scenario::{self, Scenario};
@@ -19,7 +19,6 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct SweepArgs {
@@ -97,13 +96,13 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
         cancel: Some(cancel.clone()),
         ..SweepOptions::default()
     };
-    let show_progress = !args.json && std::io::stderr().is_terminal();
+    let style = progress::Style::choose(std::io::stderr().is_terminal(), args.json);
     let mut verdicts = Vec::new();
     // The last scenario swept was interrupted (by Ctrl-C: a closed pipe returns at once).
     let mut cut_short = false;
     for (i, (file, scenario)) in scenarios.iter().enumerate() {
         let total = sim::sweep::seed_count(&seeds, shard);
-        let bar = if show_progress { progress_bar(&scenario.name, total) } else { ProgressBar::hidden() };
+        let mut progress = Progress::start(style, &scenario.name, total);
         let mut failing = 0u64;
         let mut written: Result<()> = Ok(());
         let summary = sim::sweep::sweep_with(scenario.clone(), file, seeds.clone(), &options, |run| {
@@ -113,17 +112,14 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
             if written.is_err() || output::closed() {
                 cancel.store(true, Ordering::Relaxed);
             }
-            if run.report.fails_sweep() || run.nondeterminism.is_some() {
-                failing += 1;
-                bar.set_message(format!("{failing} failing"));
-                // The first few as they happen; the summary lists them again, and the count says the rest.
-                if failing <= sim::sweep::LISTED_FAILURES as u64 {
-                    bar.println(format!("  seed {} failed: {}", run.report.seed, run.report.reproduce));
-                }
-            }
-            bar.inc(1);
+            let fails = run.report.fails_sweep() || run.nondeterminism.is_some();
+            failing += u64::from(fails);
+            // The first few as they happen; the summary lists them again, and the count says the rest.
+            let listed = (fails && failing <= sim::sweep::LISTED_FAILURES as u64)
+                .then_some((run.report.seed, run.report.reproduce.as_str()));
+            progress.run_done(failing, listed);
         });
-        bar.finish_and_clear();
+        progress.finish(summary.runs, failing);
         written?;
         if args.json {
             outln!("{}", serde_json::to_string(&SummaryLine { summary: &summary })?)?;
@@ -179,18 +175,4 @@ fn on_interrupt(cancel: Arc<AtomicBool>) -> Result<()> {
 fn write_run(run: &SeedRun) -> Result<()> {
     let line = RunLine { run: &run.report, nondeterminism: run.nondeterminism.as_ref() };
     outln!("{}", serde_json::to_string(&line).expect("a run report serializes"))
-}
-
-fn progress_bar(name: &str, total: u64) -> ProgressBar {
-    let style =
-        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} seeds, {rate}, eta {eta} {msg}")
-            .expect("progress template")
-            .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
-                let _ = write!(w, "{:.1} seeds/s", s.per_sec());
-            })
-            .progress_chars("=> ");
-    let bar = ProgressBar::new(total).with_style(style).with_prefix(name.to_string());
-    bar.set_message("0 failing");
-    bar.enable_steady_tick(Duration::from_millis(250));
-    bar
 }

