@@ -1,6 +1,9 @@
 //! Argument values that more than one subcommand takes, parsed with messages that say what was
 //! expected. clap reports a value these parsers refuse as bad input (exit 2), naming the flag.
 
+use crate::output::errln;
+use sim::scenario::Scenario;
+
 /// `--jobs N`: worker threads, at least one.
 pub fn jobs(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {
@@ -20,6 +23,22 @@ pub fn at_least_one(s: &str) -> Result<u64, String> {
         Ok(n) => Ok(n),
         Err(_) => Err(format!("`{s}` is not a number; expected a whole number, at least 1")),
     }
+}
+
+/// The seed a command given `--seed` or not runs `scenario` with: the one given, else the one the
+/// file records, else 0. When none was given, stderr says which it took and why, since the report
+/// alone would not tell a recorded seed from the default.
+pub fn seed_for(scenario: &Scenario, given: Option<u64>) -> u64 {
+    if let Some(seed) = given {
+        return seed;
+    }
+    let (seed, from) = match (&scenario.regression, scenario.seed) {
+        (Some(r), _) => (r.seed, "from the file's [regression] seed"),
+        (None, Some(seed)) => (seed, "from the file's `seed`"),
+        (None, None) => (0, "no --seed given, and the file records none"),
+    };
+    errln!("seed {seed} ({from})");
+    seed
 }
 
 /// Threads when `--jobs` is left out: one per core.

@@ -23,8 +23,10 @@ enum Command {
     /// Run one scenario with one seed and judge it.
     Run {
         scenario: PathBuf,
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
+        /// Default: the seed the file records (its [regression] seed, or the `seed` that
+        /// --dump-scenario writes), else 0; stderr says which.
+        #[arg(long)]
+        seed: Option<u64>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -59,8 +61,9 @@ enum Command {
     /// same label (or crashes, or times out, as the run did).
     Shrink {
         scenario: PathBuf,
+        /// Default: the seed the file records, else 0, as for `run`.
         #[arg(long)]
-        seed: u64,
+        seed: Option<u64>,
         /// Write the shrunk scenario here (with its seed and verdict in [regression]); default:
         /// print it to stdout.
         #[arg(short, long)]
@@ -91,7 +94,8 @@ pub fn main() -> i32 {
             if dump_scenario {
                 dump(&scenario, seed)
             } else {
-                run(&scenario, seed, &RunOutput { json, examples, history: history.as_deref(), trace })
+                let output = RunOutput { json, examples, history: history.as_deref(), trace };
+                run(&scenario, seed, &output)
             }
         }
         Some(Command::Sweep(args)) => sweep_cmd::run(&args),
@@ -127,8 +131,9 @@ struct RunOutput<'a> {
     trace: bool,
 }
 
-fn run(path: &Path, seed: u64, output: &RunOutput) -> Result<i32> {
+fn run(path: &Path, seed: Option<u64>, output: &RunOutput) -> Result<i32> {
     let scenario = load(path)?;
+    let seed = args::seed_for(&scenario, seed);
     let result = sim::run::run(scenario.clone(), seed);
     if let Ok(out) = &result {
         if let Some(file) = output.history {
@@ -154,8 +159,9 @@ fn run(path: &Path, seed: u64, output: &RunOutput) -> Result<i32> {
     })
 }
 
-fn dump(path: &Path, seed: u64) -> Result<i32> {
+fn dump(path: &Path, seed: Option<u64>) -> Result<i32> {
     let scenario = load(path)?;
+    let seed = args::seed_for(&scenario, seed);
     let resolved = sim::resolve::resolve(&scenario, seed)?;
     out!("{}", sim::resolve::to_toml(&resolved, &path.display().to_string(), seed))?;
     Ok(exit::OK)

@@ -198,3 +198,51 @@ fn never_variant(name: &str) -> std::path::PathBuf {
     std::fs::write(&file, source).unwrap();
     file
 }
+
+/// The run's history hash, from its report.
+fn history_hash(report: &str) -> String {
+    let at = report.find(", history ").expect("a history hash") + ", history ".len();
+    report[at..at + 16].to_string()
+}
+
+#[test]
+fn run_without_seed_takes_the_seed_the_file_records_and_says_so() {
+    // A regression file records its seed in [regression].
+    let regression = "tests/regressions/acks1-leader-crash-lost-write.toml";
+    let recorded = sim::scenario::load(std::path::Path::new(regression)).unwrap().regression.unwrap().seed;
+    let o = kafkasim(&["run", regression]);
+    assert_eq!(text(&o.stderr), format!("seed {recorded} (from the file's [regression] seed)\n"));
+    let given = kafkasim(&["run", regression, "--seed", &recorded.to_string()]);
+    assert!(given.stderr.is_empty(), "a seed given is not announced: {}", text(&given.stderr));
+    assert_eq!(stdout(&o), stdout(&given), "the same run");
+
+    // --dump-scenario writes the seed it resolved for, and the file replays the run without --seed.
+    let dumped = kafkasim(&["run", "scenarios/chaos-acks-all.toml", "--seed", "5", "--dump-scenario"]);
+    assert_eq!(dumped.status.code(), Some(0));
+    assert!(stdout(&dumped).contains("\nseed = 5\n"), "{}", stdout(&dumped));
+    let dir = std::env::temp_dir().join(format!("kafkasim-cli-seed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("chaos-5.toml");
+    std::fs::write(&file, &dumped.stdout).unwrap();
+    let replay = kafkasim(&["run", file.to_str().unwrap()]);
+    assert_eq!(text(&replay.stderr), "seed 5 (from the file's `seed`)\n");
+    let original = kafkasim(&["run", "scenarios/chaos-acks-all.toml", "--seed", "5"]);
+    assert!(stdout(&replay).starts_with("chaos-acks-all seed 5\n"), "{}", stdout(&replay));
+    assert_eq!(history_hash(&stdout(&replay)), history_hash(&stdout(&original)));
+
+    // A file that records none runs seed 0, and says that it was not chosen.
+    let o = kafkasim(&["run", "scenarios/acks1-leader-crash.toml", "--json"]);
+    assert_eq!(text(&o.stderr), "seed 0 (no --seed given, and the file records none)\n");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v["seed"], 0);
+
+    // Two different seeds in one file are refused, at the top-level key.
+    let both = dir.join("both.toml");
+    let source = std::fs::read_to_string(regression).unwrap();
+    let source = source.replacen("duration_ms", &format!("seed = {}\nduration_ms", recorded + 1), 1);
+    std::fs::write(&both, source).unwrap();
+    let o = kafkasim(&["run", both.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(err.contains("key `seed`: seed") && err.contains("differs from the [regression] seed"), "{err}");
+}

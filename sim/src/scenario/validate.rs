@@ -128,6 +128,16 @@ pub fn validate(s: &Scenario) -> Check {
     }
     if let Some(r) = &s.regression {
         regression(r, &root.key("regression"))?;
+        if let Some(seed) = s.seed.filter(|&seed| seed != r.seed) {
+            return fail(
+                root.key("seed"),
+                format!(
+                    "seed {seed} differs from the [regression] seed {}; expected the one seed the file \
+                     reproduces, in either place or both",
+                    r.seed
+                ),
+            );
+        }
     }
     Ok(())
 }
