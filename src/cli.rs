@@ -45,7 +45,7 @@ enum Command {
         #[arg(long)]
         dump_scenario: bool,
     },
-    /// Run scenarios over a range of seeds on every core.
+    /// Run scenarios over a set of seeds on every core.
     Sweep(sweep_cmd::SweepArgs),
     /// Combine the `sweep --json` outputs of shards into one summary per scenario.
     Merge(merge_cmd::MergeArgs),
