@@ -154,6 +154,7 @@ fn run(path: &Path, seed: Option<u64>, output: &RunOutput) -> Result<i32> {
     Ok(match (report.failure_kind(), report.passed) {
         (Some(FailureKind::Crash), _) => exit::CRASH,
         (Some(FailureKind::Timeout), _) => exit::TIMEOUT,
+        (Some(FailureKind::Incomplete), _) => exit::INCOMPLETE,
         (None, true) => exit::OK,
         (None, false) => exit::VIOLATION,
     })

@@ -19,6 +19,9 @@ pub struct CheckerVerdict {
     pub bugs: usize,
     pub allowed: usize,
     pub violations: Vec<Violation>,
+    /// Set when the checker had nothing to examine: why ("no record was read").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nothing_to_check: Option<&'static str>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -125,7 +128,8 @@ impl RunReport {
         let verdicts: Vec<CheckerVerdict> = CHECKER_NAMES
             .iter()
             .map(|&name| {
-                let mut violations = found.remove(name).unwrap_or_default();
+                let check::Checked { mut violations, nothing_to_check } =
+                    found.remove(name).unwrap_or_default();
                 // Bugs first: the report shows only the first few, and a bug is what failed the run.
                 violations.sort_by_key(|v| !v.label.is_bug());
                 let modality = Modality::of(scenario, name);
@@ -133,17 +137,18 @@ impl RunReport {
                 CheckerVerdict {
                     checker: name,
                     modality,
-                    outcome: Outcome::judge(modality, &violations),
+                    outcome: Outcome::judge(modality, &violations, nothing_to_check.is_some()),
                     bugs,
                     allowed: violations.len() - bugs,
                     violations,
+                    nothing_to_check,
                 }
             })
             .collect();
         // A final read cut short leaves the logs unread: nothing about them can pass. The run is
         // a timeout, its verdicts kept for what they say.
         let failure = out.final_read_gap.as_ref().map(|gap| RunFailure {
-            kind: FailureKind::Timeout,
+            kind: FailureKind::Incomplete,
             message: format!("{gap}; what it did not read cannot be judged"),
         });
         let passed = failure.is_none()
@@ -180,11 +185,13 @@ impl RunReport {
     pub fn render(&self, max_examples: usize) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "{} seed {}", self.scenario, self.seed);
-        if let Some(failure) = &self.failure {
-            let what = match failure.kind {
-                FailureKind::Crash => "crashed",
-                FailureKind::Timeout => "timed out",
-            };
+        let what = match self.failure.as_ref().map(|f| f.kind) {
+            Some(FailureKind::Crash) => "crashed",
+            Some(FailureKind::Timeout) => "timed out",
+            // The checkers' verdicts are shown below, for the part that was read.
+            Some(FailureKind::Incomplete) | None => "",
+        };
+        if let (false, Some(failure)) = (what.is_empty(), &self.failure) {
             let _ = writeln!(s, "  the run {what}: {}", failure.message);
             let _ = writeln!(s, "reproduce: {}", self.reproduce);
             return s;
@@ -205,6 +212,9 @@ impl RunReport {
         if let Some(gap) = &self.liveness_gap {
             let _ = writeln!(s, "  did not converge after healing: {gap}");
         }
+        if let Some(failure) = self.failure.as_ref().filter(|f| f.kind == FailureKind::Incomplete) {
+            let _ = writeln!(s, "  INCOMPLETE: {}", failure.message);
+        }
         if self.faults_hit_nobody > 0 {
             let n = self.faults_hit_nobody;
             let _ = writeln!(s, "  {n} fault{} hit nobody:", if n == 1 { "" } else { "s" });
@@ -219,7 +229,7 @@ impl RunReport {
         let _ = writeln!(s, "  {:<24} {:<9} {:<9} violations", "checker", "expect", "verdict");
         for v in &self.verdicts {
             let counts = match (v.bugs, v.allowed) {
-                (0, 0) => String::new(),
+                (0, 0) => v.nothing_to_check.map_or(String::new(), |why| format!("nothing to check: {why}")),
                 (b, 0) => format!("{b} bug"),
                 (0, a) => format!("{a} allowed"),
                 (b, a) => format!("{b} bug, {a} allowed"),
@@ -234,15 +244,21 @@ impl RunReport {
             );
             for violation in v.violations.iter().take(max_examples) {
                 let _ = writeln!(s, "      {}", violation.message);
-                if let check::Label::Allowed { reason } = &violation.label {
-                    let _ = writeln!(s, "        allowed: {reason}");
-                }
+                let _ = match &violation.label {
+                    check::Label::Allowed { reason } => writeln!(s, "        allowed: {reason}"),
+                    check::Label::Bug { promise } => writeln!(s, "        bug: {promise}"),
+                };
             }
             if v.violations.len() > max_examples && max_examples > 0 {
                 let _ = writeln!(s, "      … and {} more", v.violations.len() - max_examples);
             }
         }
-        let _ = writeln!(s, "result: {}", if self.passed { "pass" } else { "FAIL" });
+        let result = match (self.passed, self.failure_kind()) {
+            (_, Some(FailureKind::Incomplete)) => "INCOMPLETE",
+            (true, _) => "pass",
+            (false, _) => "FAIL",
+        };
+        let _ = writeln!(s, "result: {result}");
         if !self.passed {
             let _ = writeln!(s, "reproduce: {}", self.reproduce);
         }

@@ -139,7 +139,7 @@ impl Goal {
                 violations.any(|v| {
                     matches!(
                         (&v.label, label),
-                        (Label::Bug, RegressionLabel::Bug)
+                        (Label::Bug { .. }, RegressionLabel::Bug)
                             | (Label::Allowed { .. }, RegressionLabel::Allowed)
                     )
                 })
@@ -171,6 +171,7 @@ fn failure_name(kind: FailureKind) -> &'static str {
     match kind {
         FailureKind::Crash => "crashed",
         FailureKind::Timeout => "timed out",
+        FailureKind::Incomplete => "incomplete",
     }
 }
 
@@ -178,6 +179,7 @@ fn failure_noun(kind: FailureKind) -> &'static str {
     match kind {
         FailureKind::Crash => "crash",
         FailureKind::Timeout => "timeout",
+        FailureKind::Incomplete => "incomplete",
     }
 }
 
@@ -747,9 +749,10 @@ mod tests {
                     bugs,
                     allowed,
                     violations: (0..bugs)
-                        .map(|_| violation(checker, Label::Bug))
+                        .map(|_| violation(checker, Label::bug("p")))
                         .chain((0..allowed).map(|_| violation(checker, Label::allowed("why"))))
                         .collect(),
+                    nothing_to_check: None,
                 })
                 .collect(),
             reproduce: String::new(),

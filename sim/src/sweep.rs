@@ -354,6 +354,9 @@ pub struct CheckerTally {
     pub runs_with_allowed: u64,
     /// Runs the checker failed.
     pub failed_runs: u64,
+    /// Runs in which the checker had nothing to examine (no record read, no leader elected).
+    #[serde(default)]
+    pub runs_with_nothing_to_check: u64,
 }
 
 /// Why a listed seed failed, the gravest reason first.
@@ -363,6 +366,7 @@ pub enum SeedFailure {
     Nondeterminism,
     Crash,
     Timeout,
+    Incomplete,
     Violation,
 }
 
@@ -391,6 +395,9 @@ pub struct SweepSummary {
     pub passed: u64,
     pub crashed: u64,
     pub timed_out: u64,
+    /// Runs whose final read did not reach every partition's end.
+    #[serde(default)]
+    pub incomplete: u64,
     /// Seeds whose two runs disagreed (with `check_determinism`).
     pub nondeterministic: u64,
     pub checkers: BTreeMap<String, CheckerTally>,
@@ -420,6 +427,7 @@ pub enum SweepVerdict {
     Nondeterministic,
     Crashed,
     TimedOut,
+    Incomplete,
     Violated,
     Passed,
 }
@@ -436,6 +444,8 @@ impl SweepSummary {
             SweepVerdict::Crashed
         } else if self.timed_out > 0 {
             SweepVerdict::TimedOut
+        } else if self.incomplete > 0 {
+            SweepVerdict::Incomplete
         } else if !self.ok() {
             SweepVerdict::Violated
         } else {
@@ -468,6 +478,7 @@ impl Tally {
             passed: 0,
             crashed: 0,
             timed_out: 0,
+            incomplete: 0,
             nondeterministic: 0,
             checkers: modalities
                 .into_iter()
@@ -498,6 +509,7 @@ impl Tally {
         match kind {
             Some(FailureKind::Crash) => summary.crashed += 1,
             Some(FailureKind::Timeout) => summary.timed_out += 1,
+            Some(FailureKind::Incomplete) => summary.incomplete += 1,
             None => {}
         }
         if let Some(n) = nondeterminism {
@@ -512,6 +524,7 @@ impl Tally {
                     (Some(_), _) => SeedFailure::Nondeterminism,
                     (None, Some(FailureKind::Crash)) => SeedFailure::Crash,
                     (None, Some(FailureKind::Timeout)) => SeedFailure::Timeout,
+                    (None, Some(FailureKind::Incomplete)) => SeedFailure::Incomplete,
                     (None, None) => SeedFailure::Violation,
                 };
                 summary.failures.push(FailedSeed {
@@ -535,6 +548,7 @@ impl Tally {
             t.runs_with_bug += u64::from(v.bugs > 0);
             t.runs_with_allowed += u64::from(v.allowed > 0);
             t.failed_runs += u64::from(v.outcome == Outcome::Failed);
+            t.runs_with_nothing_to_check += u64::from(v.outcome == Outcome::NothingToCheck);
             if v.outcome == Outcome::Found {
                 self.found.insert(v.checker.clone());
             }
@@ -607,6 +621,7 @@ fn ending(result: &Result<RunOutput, RunFailure>) -> String {
         Err(f) => match f.kind {
             FailureKind::Crash => format!("crashed: {}", f.message),
             FailureKind::Timeout => format!("timed out: {}", f.message),
+            FailureKind::Incomplete => format!("incomplete: {}", f.message),
         },
     }
 }
@@ -688,6 +703,9 @@ impl SweepSummary {
             "{} ({}), {what}: {} runs, {} passed, {} crashed, {} timed out",
             self.scenario, self.file, self.runs, self.passed, self.crashed, self.timed_out
         );
+        if self.incomplete > 0 {
+            let _ = write!(s, ", {} incomplete", self.incomplete);
+        }
         if self.check_determinism {
             let _ = write!(s, ", {} nondeterministic", self.nondeterministic);
         }
@@ -733,6 +751,18 @@ impl SweepSummary {
                 name, modality, t.runs_with_bug, t.runs_with_allowed, t.failed_runs
             );
         }
+        let idle: Vec<String> = self
+            .checkers
+            .iter()
+            .filter(|(_, t)| t.runs_with_nothing_to_check > 0)
+            .map(|(name, t)| match t.runs_with_nothing_to_check == self.runs {
+                true => format!("{name} (every run)"),
+                false => format!("{name} ({} runs)", t.runs_with_nothing_to_check),
+            })
+            .collect();
+        if !idle.is_empty() {
+            let _ = writeln!(s, "  nothing to check: {}", idle.join(", "));
+        }
         for c in &self.missing_expected {
             let _ = writeln!(s, "  expected {c} in at least one seed: not found");
         }
@@ -771,6 +801,7 @@ impl SweepSummary {
                 SeedFailure::Nondeterminism => "nondeterministic".to_string(),
                 SeedFailure::Crash => "crashed".to_string(),
                 SeedFailure::Timeout => "timed out".to_string(),
+                SeedFailure::Incomplete => "incomplete".to_string(),
                 SeedFailure::Violation => format!("failed {}", f.checkers.join(", ")),
             };
             let _ = writeln!(s, "    seed {} {why}: {}", f.seed, f.reproduce);
@@ -925,14 +956,30 @@ mod tests {
         tally.add(&record(1, Outcome::Failed, None), None);
         tally.add(&record(2, Outcome::Quiet, Some(FailureKind::Crash)), None);
         tally.add(&record(3, Outcome::Quiet, Some(FailureKind::Timeout)), None);
+        tally.add(&record(4, Outcome::Quiet, Some(FailureKind::Incomplete)), None);
         let summary = tally.finish();
-        assert_eq!((summary.runs, summary.passed, summary.crashed, summary.timed_out), (4, 1, 1, 1));
-        assert_eq!(summary.totals.sent, 40);
+        assert_eq!(
+            (summary.runs, summary.passed, summary.crashed, summary.timed_out, summary.incomplete),
+            (5, 1, 1, 1, 1)
+        );
+        assert_eq!(summary.totals.sent, 50);
         assert_eq!(summary.checkers["lost-write"].failed_runs, 1);
         let listed: Vec<(u64, SeedFailure)> = summary.failures.iter().map(|f| (f.seed, f.failure)).collect();
-        assert_eq!(listed, [(1, SeedFailure::Violation), (2, SeedFailure::Crash), (3, SeedFailure::Timeout)]);
+        assert_eq!(
+            listed,
+            [
+                (1, SeedFailure::Violation),
+                (2, SeedFailure::Crash),
+                (3, SeedFailure::Timeout),
+                (4, SeedFailure::Incomplete)
+            ]
+        );
         assert_eq!(summary.failures[0].checkers, ["lost-write"]);
         assert_eq!(summary.verdict(), SweepVerdict::Crashed);
+        let mut incomplete = Tally::new("s", "s.toml", BTreeMap::new());
+        incomplete.add(&record(0, Outcome::Quiet, None), None);
+        incomplete.add(&record(1, Outcome::Quiet, Some(FailureKind::Incomplete)), None);
+        assert_eq!(incomplete.finish().verdict(), SweepVerdict::Incomplete, "never a pass");
     }
 
     #[test]

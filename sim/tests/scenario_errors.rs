@@ -768,12 +768,11 @@ fn packet_loss_rates_outside_zero_to_below_one() {
     );
 }
 
-/// Lost packets are retransmitted until they get through: at a loss rate of 1 nothing ever
-/// arrives, so 1 is refused wherever a loss rate is given.
+/// At a loss rate of 1 every transmission is lost, so 1 is refused wherever a loss rate is given.
 #[test]
 fn a_packet_loss_rate_of_one_is_refused_everywhere() {
     let why = "rate 1 is not a packet loss probability below 1; expected a number from 0 up to, but not \
-               including, 1 (lost packets are retransmitted: at 1 nothing would ever arrive)";
+               including, 1 (at 1 every transmission would be lost)";
     check(&with("[network]\npacket_loss_rate = 1.0\n"), Some(8), Some("network.packet_loss_rate"), why);
     check(
         &with("[[faults]]\nat_ms = 1\nfault = \"packet-loss\"\nrate = 1\n"),

@@ -921,15 +921,15 @@ fn positive(value: u64, path: &KeyPath) -> Check {
     Ok(())
 }
 
-/// A packet loss probability: from 0 up to, not including, 1. A lost packet is retransmitted
-/// until it gets through, so at 1 nothing would ever arrive and every sender would retry for ever.
+/// A packet loss probability: from 0 up to, not including, 1. At 1 every transmission would be
+/// lost, and only the bound on retransmissions (`net::TCP_RETRIES2`) would let anything through.
 fn loss_rate(p: f64, path: &KeyPath) -> Check {
     if !(0.0..1.0).contains(&p) {
         return fail(
             path.clone(),
             format!(
                 "{} {p} is not a packet loss probability below 1; expected a number from 0 up to, \
-                 but not including, 1 (lost packets are retransmitted: at 1 nothing would ever arrive)",
+                 but not including, 1 (at 1 every transmission would be lost)",
                 last_key(path)
             ),
         );
