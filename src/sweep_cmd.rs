@@ -9,7 +9,7 @@ use crate::args::default_jobs;
 use crate::exit;
 use crate::output::{self, errln, out, outln};
 use crate::progress::{self, Progress};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use sim::report::RunReport;
 use sim::scenario::{self, Scenario};
@@ -81,6 +81,15 @@ pub fn run(args: &SweepArgs) -> Result<i32> {
         .map(|p| Ok((p.display().to_string(), Arc::new(scenario::load(p)?))))
         .collect::<Result<_>>()?;
     let random = spec.is_random();
+    if random && shard.is_some() {
+        bail!(
+            "seeds `{}` with --shard: each shard would draw seeds of its own, and merge would refuse \
+             them; expected a range or a list: draw once (kafkasim sweep --seeds {} prints what it \
+             drew) and give every shard that range",
+            args.seeds.trim(),
+            args.seeds.trim()
+        );
+    }
     let seeds = spec.choose(sim::seeds::os_draw);
     if random {
         errln!("seeds {} drew {seeds}; sweep them again with --seeds {seeds}", args.seeds.trim());

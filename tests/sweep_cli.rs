@@ -409,6 +409,13 @@ fn random_seeds_are_drawn_fresh_and_printed() {
         start
     };
     assert_ne!(sweep(), sweep(), "two sweeps draw two starts (one chance in 4 billion of the same)");
+
+    // Shards drawing one start each would sweep unrelated seeds.
+    let o =
+        kafkasim(&["sweep", "scenarios/acks1-leader-crash.toml", "--seeds", "random:4", "--shard", "0/2"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("with --shard: each shard would draw seeds of its own"), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
 }
 
 #[test]
