@@ -83,9 +83,17 @@ impl MissedFault {
 /// How many faults that hit nobody a report lists (it counts them all).
 pub const LISTED_MISSED_FAULTS: usize = 20;
 
-/// The command that reproduces a run on a fresh clone.
+/// The command that reproduces a run on a fresh clone, ready to paste into a shell.
 pub fn reproduce_command(file: &str, seed: u64) -> String {
-    format!("cargo run --release -- run {file} --seed {seed}")
+    format!("cargo run --release -- run {} --seed {seed}", shell_word(file))
+}
+
+/// `word` as one word of a POSIX shell command: as it is when the shell would read it so, quoted
+/// otherwise (a path with a space, a quote, a `$`). Control characters stay as they are: no
+/// quoting makes a word holding a newline one line long.
+pub fn shell_word(word: &str) -> std::borrow::Cow<'_, str> {
+    // A NUL is the only thing quoting refuses, and no path or argument can hold one.
+    shlex::Quoter::new().allow_nul(true).quote(word).expect("with NUL allowed, every word quotes")
 }
 
 impl RunReport {
@@ -263,5 +271,24 @@ impl RunReport {
             let _ = writeln!(s, "reproduce: {}", self.reproduce);
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reproduce_command_quotes_the_file_for_a_shell() {
+        let plain = "scenarios/acks1-leader-crash.toml";
+        assert_eq!(reproduce_command(plain, 7), format!("cargo run --release -- run {plain} --seed 7"));
+        for file in
+            ["my dir/a.toml", "it's.toml", "a\"b$c`d\\e.toml", "~/a.toml", "#a.toml", "a*.toml", "a;b"]
+        {
+            let command = reproduce_command(file, 7);
+            assert!(!command.contains(&format!(" {file} ")), "{file} is quoted: {command}");
+            let words = shlex::split(&command).unwrap_or_else(|| panic!("a shell reads {command}"));
+            assert_eq!(words, ["cargo", "run", "--release", "--", "run", file, "--seed", "7"], "{command}");
+        }
     }
 }

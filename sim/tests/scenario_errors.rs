@@ -288,6 +288,29 @@ fn empty_name_or_description() {
 }
 
 #[test]
+fn control_characters_in_name_or_description() {
+    let name = |n: &str| BASE.replace("name = \"t\"", &format!("name = \"{n}\""));
+    check(
+        &name("red\\u001b[31m"),
+        Some(1),
+        Some("name"),
+        "control character U+001B; expected printable text",
+    );
+    check(&name("two\\nlines"), Some(1), Some("name"), "\"two\\nlines\" holds the control character U+000A");
+    check(&name("del\\u007f"), Some(1), Some("name"), "U+007F");
+    let description = |d: &str| BASE.replace("description = \"d\"", &format!("description = \"{d}\""));
+    check(
+        &description("bell\\u0007"),
+        Some(2),
+        Some("description"),
+        "U+0007; expected printable text (lines",
+    );
+    // Lines and tabs are a description's own, and any printable character is fine.
+    scenario::parse(&description("one\\n\\ttwo\\r\\n"), "t.toml").unwrap();
+    scenario::parse(&name("заказы → ✓"), "t.toml").unwrap();
+}
+
+#[test]
 fn zero_durations() {
     check(&top("duration_ms = 0\n"), Some(1), Some("duration_ms"), "duration_ms is 0; expected at least 1");
     check(&top("liveness_timeout_ms = 0\n"), Some(1), Some("liveness_timeout_ms"), "expected at least 1");

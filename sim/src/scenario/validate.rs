@@ -128,6 +128,16 @@ pub fn validate(s: &Scenario) -> Check {
     }
     if let Some(r) = &s.regression {
         regression(r, &root.key("regression"))?;
+        if let Some(seed) = s.seed.filter(|&seed| seed != r.seed) {
+            return fail(
+                root.key("seed"),
+                format!(
+                    "seed {seed} differs from the [regression] seed {}; expected the one seed the file \
+                     reproduces, in either place or both",
+                    r.seed
+                ),
+            );
+        }
     }
     Ok(())
 }
@@ -142,6 +152,8 @@ fn top_level(s: &Scenario, root: &KeyPath) -> Check {
             "description is empty; expected a sentence saying what the scenario demonstrates",
         );
     }
+    printable(&s.name, &[], &root.key("name"))?;
+    printable(&s.description, &['\n', '\t', '\r'], &root.key("description"))?;
     positive(s.duration_ms, &root.key("duration_ms"))?;
     positive(s.liveness_timeout_ms, &root.key("liveness_timeout_ms"))
 }
@@ -882,6 +894,24 @@ fn regression(r: &RegressionSpec, path: &KeyPath) -> Check {
         );
     }
     Ok(())
+}
+
+/// Text printed in reports, summaries and `list`: no control characters, which would garble a
+/// terminal (an escape sequence) or split the line a report gives a scenario, save the `allowed`
+/// ones (a description's lines).
+fn printable(text: &str, allowed: &[char], path: &KeyPath) -> Check {
+    match text.chars().find(|c| c.is_control() && !allowed.contains(c)) {
+        Some(c) => fail(
+            path.clone(),
+            format!(
+                "{} {text:?} holds the control character U+{:04X}; expected printable text{}",
+                last_key(path),
+                u32::from(c),
+                if allowed.is_empty() { "" } else { " (lines and tabs are fine)" }
+            ),
+        ),
+        None => Ok(()),
+    }
 }
 
 fn positive(value: u64, path: &KeyPath) -> Check {
