@@ -1,6 +1,7 @@
 //! The report of one run: each checker's verdict against the scenario, counts, the history hash,
 //! and the command that reproduces the run. Rendered for humans or as JSON.
 
+use crate::check::progress::ClientStalls;
 use crate::check::{self, CheckInput, Counts, Violation};
 use crate::hash;
 use crate::history::{History, Op};
@@ -35,6 +36,8 @@ pub struct RunReport {
     pub messages: u64,
     pub counts: Counts,
     pub liveness_gap: Option<String>,
+    /// Each producer's and consumer's longest stall during the fault phase (see `check::progress`).
+    pub stalls: Vec<ClientStalls>,
     /// How many faults hit nobody (their target named no node they could act on when they
     /// fired), and the first [`LISTED_MISSED_FAULTS`] of them.
     pub faults_hit_nobody: usize,
@@ -77,6 +80,9 @@ impl MissedFault {
 /// How many faults that hit nobody a report lists (it counts them all).
 pub const LISTED_MISSED_FAULTS: usize = 20;
 
+/// How many clients' stalls a report lists (`--json` has them all).
+pub const LISTED_STALLS: usize = 10;
+
 /// The command that reproduces a run on a fresh clone.
 pub fn reproduce_command(file: &str, seed: u64) -> String {
     format!("cargo run --release -- run {file} --seed {seed}")
@@ -104,6 +110,7 @@ impl RunReport {
                     messages: 0,
                     counts: Counts::default(),
                     liveness_gap: None,
+                    stalls: Vec::new(),
                     faults_hit_nobody: 0,
                     missed_faults: Vec::new(),
                     verdicts: Vec::new(),
@@ -151,6 +158,7 @@ impl RunReport {
             messages: out.net.delivered,
             counts: check::counts(&input),
             liveness_gap: out.liveness_gap.clone(),
+            stalls: check::progress::stalls(&input),
             faults_hit_nobody: MissedFault::all(&out.history).count(),
             missed_faults: MissedFault::all(&out.history).take(LISTED_MISSED_FAULTS).collect(),
             verdicts,
@@ -194,6 +202,13 @@ impl RunReport {
             "  sends: {} sent, {} acked, {} failed, {} indeterminate; {} lost, {} duplicated; {} read by consumers",
             c.sent, c.acked, c.failed, c.indeterminate, c.lost, c.duplicated, c.polled
         );
+        let shown = self.stalls.len().min(LISTED_STALLS);
+        for stalls in &self.stalls[..shown] {
+            let _ = writeln!(s, "  {}", stalls.describe());
+        }
+        if self.stalls.len() > shown {
+            let _ = writeln!(s, "  … and {} more clients", self.stalls.len() - shown);
+        }
         if let Some(gap) = &self.liveness_gap {
             let _ = writeln!(s, "  did not converge after healing: {gap}");
         }

@@ -699,6 +699,7 @@ mod tests {
             messages: 0,
             counts: Default::default(),
             liveness_gap: None,
+            stalls: Vec::new(),
             faults_hit_nobody: 0,
             missed_faults: Vec::new(),
             verdicts: verdicts

@@ -268,8 +268,43 @@ impl<'a> Facts<'a> {
     }
 }
 
+/// The `progress` rules, kept apart from [`judge`]'s table: a client that had not finished when
+/// the liveness phase ended (a producer with sends unresolved, a consumer short of a partition's
+/// high watermark, on `tp`) is a bug unless a row allows it. `request_timeout_ms` is the client's
+/// request.timeout.ms.
+///
+/// | allowed when | reason |
+/// |---|---|
+/// | the cluster did not converge within the liveness bound | *tp* had no leader when the liveness phase ended, or else the cluster did not converge; liveness reports it |
+/// | the client's request timeout is not shorter than liveness_timeout_ms | a request lost to a fault (a broker that lost power or was paused answers nothing) may go unanswered past the bound |
+///
+/// A stall past a scenario's `max_stall_ms` has no row: the scenario promised that bound.
+pub fn judge_unfinished_client(input: &CheckInput, tp: &TopicPartition, request_timeout_ms: u64) -> Label {
+    let events = &input.history.events;
+    let converged = events.iter().any(|e| e.op == Op::Phase(crate::history::Phase::Converged));
+    let leaderless = events.iter().rev().find_map(|e| match &e.op {
+        Op::Replica(ReplicaEvent::LeaderElected { tp: t, leader, .. }) if t == tp => Some(leader.is_none()),
+        _ => None,
+    }) == Some(true);
+    let liveness_timeout_ms = input.scenario.liveness_timeout_ms;
+    let reason = None
+        .or(when(
+            !converged && leaderless,
+            &format!("{tp} had no leader when the liveness phase ended; liveness reports it"),
+        ))
+        .or(when(!converged, "the cluster did not converge within the liveness bound; liveness reports it"))
+        .or(when(
+            request_timeout_ms >= liveness_timeout_ms,
+            &format!(
+                "its request timeout ({request_timeout_ms} ms) is not shorter than liveness_timeout_ms \
+                 ({liveness_timeout_ms} ms): a request lost to a fault may go unanswered past the bound"
+            ),
+        ));
+    reason.map_or(Label::Bug, Label::allowed)
+}
+
 /// A partition's min.insync.replicas: its topic's, or the brokers' when the topic leaves it unset.
-fn min_insync_replicas(scenario: &Scenario, tp: &TopicPartition) -> u32 {
+pub fn min_insync_replicas(scenario: &Scenario, tp: &TopicPartition) -> u32 {
     topic_spec(scenario, &tp.topic)
         .and_then(|t| t.min_insync_replicas)
         .unwrap_or(scenario.broker.min_insync_replicas)

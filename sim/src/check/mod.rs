@@ -12,6 +12,7 @@
 //! | `single_leader_per_epoch.rs` | single-leader-per-epoch | two leaders for one partition and epoch |
 //! | `monotonic_epoch.rs` | monotonic-epoch | a broker's or the controller's leader epoch going back |
 //! | `liveness.rs` | liveness | the cluster not converging after healing |
+//! | `progress.rs` | progress | a client not finishing after healing, or stalling past its bound |
 //!
 //! `index.rs` holds the views of the history several checkers share (sends and their outcomes,
 //! final reads, every record read); `judgement.rs` holds the bug/allowed rules and the replica
@@ -27,6 +28,7 @@ mod lost_write;
 mod monotonic_epoch;
 mod monotonic_hw;
 mod nonmonotonic_send;
+pub mod progress;
 mod replica_divergence;
 mod single_leader_per_epoch;
 
@@ -40,6 +42,7 @@ pub use lost_write::LostWrite;
 pub use monotonic_epoch::MonotonicEpoch;
 pub use monotonic_hw::MonotonicHw;
 pub use nonmonotonic_send::NonmonotonicSend;
+pub use progress::Progress;
 pub use replica_divergence::ReplicaDivergence;
 pub use single_leader_per_epoch::SingleLeaderPerEpoch;
 
@@ -135,6 +138,7 @@ pub fn all_checkers() -> Vec<Box<dyn Checker>> {
         Box::new(SingleLeaderPerEpoch),
         Box::new(MonotonicEpoch),
         Box::new(Liveness),
+        Box::new(Progress),
     ]
 }
 
