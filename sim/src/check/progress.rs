@@ -31,7 +31,7 @@ use broker::config::ConsumerConfig;
 use broker::effect::ReplicaEvent;
 use broker::types::{Acks, Epoch, Millis, NodeId, Offset, TopicPartition};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 pub struct Progress;
 
@@ -138,28 +138,29 @@ fn producer_spec<'a>(input: &CheckInput<'a>, node: NodeId) -> Option<&'a Produce
 fn unfinished_producers(input: &CheckInput) -> Vec<Violation> {
     let Some(end) = liveness_end(input) else { return Vec::new() };
     let events = &input.history.events;
-    // Per producer, its unresolved sends by value (in send order): (partition, sent at).
-    let mut pending: BTreeMap<NodeId, BTreeMap<u64, (&TopicPartition, Millis)>> = BTreeMap::new();
-    let mut sender: BTreeMap<u64, NodeId> = BTreeMap::new();
+    // Unresolved sends by value: (producer, partition, sent at).
+    let mut pending: BTreeMap<u64, (NodeId, &TopicPartition, Millis)> = BTreeMap::new();
     for event in &events[..end] {
-        let value = match &event.op {
+        match &event.op {
             Op::SendInvoke { tp, value, .. } => {
-                pending.entry(event.node).or_default().insert(*value, (tp, event.time_ms));
-                sender.insert(*value, event.node);
-                continue;
+                pending.insert(*value, (event.node, tp, event.time_ms));
             }
-            Op::SendOk { value, .. } | Op::SendFail { value, .. } | Op::SendInfo { value, .. } => value,
-            _ => continue,
-        };
-        if let Some(node) = sender.get(value) {
-            pending.entry(*node).or_default().remove(value);
+            Op::SendOk { value, .. } | Op::SendFail { value, .. } | Op::SendInfo { value, .. } => {
+                pending.remove(value);
+            }
+            _ => {}
         }
     }
+    // Per producer, in send order (a producer's values grow with its sends).
+    let mut by_producer: BTreeMap<NodeId, Vec<(u64, &TopicPartition, Millis)>> = BTreeMap::new();
+    for (value, (node, tp, sent_ms)) in pending {
+        by_producer.entry(node).or_default().push((value, tp, sent_ms));
+    }
     let when = when_ended(input, end);
-    pending
+    by_producer
         .into_iter()
         .filter_map(|(node, sends)| {
-            let (&value, &(tp, sent_ms)) = sends.iter().next()?;
+            let &(value, tp, sent_ms) = sends.first()?;
             let n = sends.len();
             let message = format!(
                 "{} had {n} send{} unresolved {when}: the first, {} to {tp}, was sent at {sent_ms} ms",
@@ -225,6 +226,11 @@ fn unfinished_consumers(input: &CheckInput) -> Vec<Violation> {
 
 /// Clients with `max_stall_ms` that stalled longer, one violation each.
 fn stalls_over_bound(input: &CheckInput) -> Vec<Violation> {
+    let bounded = input.scenario.producers.iter().any(|p| p.max_stall_ms.is_some())
+        || input.scenario.consumers.iter().any(|c| c.max_stall_ms.is_some());
+    if !bounded {
+        return Vec::new();
+    }
     let mut violations = Vec::new();
     for (node, client) in measure(input) {
         let (Some(bound), Some(longest)) = (client.max_stall_ms, &client.longest) else { continue };
@@ -282,227 +288,260 @@ fn measure(input: &CheckInput) -> BTreeMap<NodeId, ClientStalls> {
     meter.finish(end_ms)
 }
 
-/// What a client is waiting on, per partition.
-type Key = (NodeId, TopicPartition);
-
-/// Follows the fault phase event by event, opening a stall when a client could make progress on a
-/// partition and does not, closing it when it does or can no longer.
-struct Meter<'a> {
-    input: &'a CheckInput<'a>,
-    /// Producers that write with acks=all, which a partition below min.insync.replicas refuses.
-    acks_all: BTreeSet<NodeId>,
-    /// The partitions each consumer reads.
-    reads: BTreeMap<NodeId, Vec<TopicPartition>>,
-    leaderless: BTreeSet<TopicPartition>,
-    /// The controller's ISR size, where it changed.
-    isr: BTreeMap<TopicPartition, usize>,
-    /// The high watermark of the newest leader that reported one: (epoch, high watermark).
-    high_watermark: BTreeMap<TopicPartition, (Epoch, Offset)>,
-    down: BTreeSet<NodeId>,
-    paused: BTreeSet<NodeId>,
-    outstanding: BTreeMap<Key, u64>,
-    sends: BTreeMap<u64, Key>,
-    positions: BTreeMap<Key, Offset>,
-    open: BTreeMap<Key, Millis>,
-    clients: BTreeMap<NodeId, ClientStalls>,
+/// One client's work on one partition.
+#[derive(Default)]
+struct Work {
+    /// A producer's sends not yet resolved.
+    outstanding: u64,
+    /// A consumer's position (a new consumer, or one restarted, reads from offset 0).
+    position: Offset,
+    /// When the stall in progress began.
+    stalled_since: Option<Millis>,
 }
 
-impl<'a> Meter<'a> {
-    fn new(input: &'a CheckInput<'a>) -> Meter<'a> {
-        let mut clients = BTreeMap::new();
-        let mut acks_all = BTreeSet::new();
-        for (&node, spec) in input.layout.producers.iter().zip(&input.scenario.producers) {
-            if spec.acks.0 == Acks::All {
-                acks_all.insert(node);
+/// What the controller and the leaders said of one partition.
+struct Serving {
+    tp: TopicPartition,
+    leader: bool,
+    /// The controller's ISR size; a partition starts with every replica in it.
+    isr: usize,
+    min_insync_replicas: usize,
+    /// The high watermark of the newest leader that reported one: (epoch, high watermark).
+    high_watermark: Option<(Epoch, Offset)>,
+    /// The clients (indexes into `Meter::clients`) with work on the partition: the producers of
+    /// its topic, the consumers that read it.
+    producers: Vec<usize>,
+    consumers: Vec<usize>,
+}
+
+/// A producer or consumer, and its work per partition (by index into `Meter::partitions`).
+struct Client {
+    consumer: bool,
+    acks_all: bool,
+    /// Crashed or powered off.
+    halted: bool,
+    paused: bool,
+    work: BTreeMap<usize, Work>,
+    stalls: ClientStalls,
+}
+
+/// Follows the fault phase event by event, opening a stall when a client could make progress on a
+/// partition and does not, closing it when it does or can no longer. Partitions and clients are
+/// numbered once, so each event costs a lookup or two.
+struct Meter {
+    partitions: Vec<Serving>,
+    partition_index: BTreeMap<TopicPartition, usize>,
+    clients: Vec<Client>,
+    client_index: BTreeMap<NodeId, usize>,
+    /// Which client's work each unresolved send is: (client, partition).
+    sends: BTreeMap<u64, (usize, usize)>,
+}
+
+impl Meter {
+    fn new(input: &CheckInput) -> Meter {
+        let scenario = input.scenario;
+        let mut partitions: Vec<Serving> = all_partitions(scenario)
+            .into_iter()
+            .map(|tp| Serving {
+                leader: true,
+                isr: replicas_of(scenario, &tp).len(),
+                min_insync_replicas: min_insync_replicas(scenario, &tp) as usize,
+                high_watermark: None,
+                producers: Vec::new(),
+                consumers: Vec::new(),
+                tp,
+            })
+            .collect();
+        let partition_index = partitions.iter().enumerate().map(|(i, p)| (p.tp.clone(), i)).collect();
+        let mut clients = Vec::new();
+        let mut client_index = BTreeMap::new();
+        let producers = input.layout.producers.iter().zip(&scenario.producers);
+        for (&node, spec) in producers {
+            let c = clients.len();
+            for p in partitions.iter_mut().filter(|p| *p.tp.topic == *spec.topic) {
+                p.producers.push(c);
             }
-            clients.insert(node, ClientStalls::new(input, node, spec.max_stall_ms));
+            client_index.insert(node, c);
+            clients.push(Client {
+                consumer: false,
+                acks_all: spec.acks.0 == Acks::All,
+                halted: false,
+                paused: false,
+                work: BTreeMap::new(),
+                stalls: ClientStalls::new(input, node, spec.max_stall_ms),
+            });
         }
-        let partitions = all_partitions(input.scenario);
-        let mut reads = BTreeMap::new();
-        for (&node, spec) in input.layout.consumers.iter().zip(&input.scenario.consumers) {
-            reads.insert(node, partitions.iter().filter(|tp| spec.reads(&tp.topic)).cloned().collect());
-            clients.insert(node, ClientStalls::new(input, node, spec.max_stall_ms));
+        for (&node, spec) in input.layout.consumers.iter().zip(&scenario.consumers) {
+            let c = clients.len();
+            let mut work = BTreeMap::new();
+            for (i, p) in partitions.iter_mut().enumerate().filter(|(_, p)| spec.reads(&p.tp.topic)) {
+                p.consumers.push(c);
+                work.insert(i, Work::default());
+            }
+            client_index.insert(node, c);
+            clients.push(Client {
+                consumer: true,
+                acks_all: false,
+                halted: false,
+                paused: false,
+                work,
+                stalls: ClientStalls::new(input, node, spec.max_stall_ms),
+            });
         }
-        Meter {
-            input,
-            acks_all,
-            reads,
-            leaderless: BTreeSet::new(),
-            isr: BTreeMap::new(),
-            high_watermark: BTreeMap::new(),
-            down: BTreeSet::new(),
-            paused: BTreeSet::new(),
-            outstanding: BTreeMap::new(),
-            sends: BTreeMap::new(),
-            positions: BTreeMap::new(),
-            open: BTreeMap::new(),
-            clients,
-        }
+        Meter { partitions, partition_index, clients, client_index, sends: BTreeMap::new() }
     }
 
     fn step(&mut self, now: Millis, node: NodeId, op: &Op) {
         match op {
-            Op::SendInvoke { tp, value, .. } if self.clients.contains_key(&node) => {
-                let key = (node, tp.clone());
-                *self.outstanding.entry(key.clone()).or_default() += 1;
-                self.sends.insert(*value, key.clone());
-                self.touch(now, &key);
+            Op::SendInvoke { tp, value, .. } => {
+                let (Some(&c), Some(&p)) = (self.client_index.get(&node), self.partition_index.get(tp))
+                else {
+                    return;
+                };
+                self.clients[c].work.entry(p).or_default().outstanding += 1;
+                self.sends.insert(*value, (c, p));
+                self.touch(now, c, p);
             }
             Op::SendOk { value, .. } | Op::SendFail { value, .. } | Op::SendInfo { value, .. } => {
-                let Some(key) = self.sends.remove(value) else { return };
-                if let Some(n) = self.outstanding.get_mut(&key) {
-                    *n = n.saturating_sub(1);
+                let Some((c, p)) = self.sends.remove(value) else { return };
+                if let Some(work) = self.clients[c].work.get_mut(&p) {
+                    work.outstanding = work.outstanding.saturating_sub(1);
                 }
                 if matches!(op, Op::SendOk { .. }) {
-                    self.progressed(now, &key);
+                    self.close(now, c, p);
                 }
-                self.touch(now, &key);
+                self.touch(now, c, p);
             }
-            Op::Poll { tp, records } if self.reads.contains_key(&node) => {
+            Op::Poll { tp, records } => {
                 let Some(last) = records.last() else { return };
-                let key = (node, tp.clone());
-                self.positions.insert(key.clone(), last.offset + 1);
-                self.progressed(now, &key);
-                self.touch(now, &key);
+                self.move_consumer(now, node, tp, last.offset + 1, true);
             }
-            Op::Seek { tp, to, .. } if self.reads.contains_key(&node) => {
-                let key = (node, tp.clone());
-                self.positions.insert(key.clone(), *to);
-                self.touch(now, &key);
-            }
+            Op::Seek { tp, to, .. } => self.move_consumer(now, node, tp, *to, false),
             Op::Replica(event) => self.replica_event(now, event),
             Op::Fault { fault, nodes, .. } => {
-                for &n in nodes {
+                for node in nodes {
+                    let Some(&c) = self.client_index.get(node) else { continue };
+                    let client = &mut self.clients[c];
                     match fault.as_str() {
                         "crash" | "power-loss" => {
-                            self.down.insert(n);
-                            self.paused.remove(&n);
+                            client.halted = true;
+                            client.paused = false;
                         }
                         // A restarted consumer reads again from offset 0.
-                        "restart" if self.down.remove(&n) => self.positions.retain(|(c, _), _| *c != n),
-                        "pause" => {
-                            self.paused.insert(n);
+                        "restart" if client.halted => {
+                            client.halted = false;
+                            for work in client.work.values_mut().filter(|_| client.consumer) {
+                                work.position = 0;
+                            }
                         }
-                        "resume" => {
-                            self.paused.remove(&n);
-                        }
+                        "pause" => client.paused = true,
+                        "resume" => client.paused = false,
                         _ => continue,
                     }
-                    self.touch_client(now, n);
+                    let partitions: Vec<usize> = client.work.keys().copied().collect();
+                    for p in partitions {
+                        self.touch(now, c, p);
+                    }
                 }
             }
             _ => {}
         }
+    }
+
+    /// A consumer's position moved: by reading records (progress), or by a seek.
+    fn move_consumer(&mut self, now: Millis, node: NodeId, tp: &TopicPartition, to: Offset, read: bool) {
+        let (Some(&c), Some(&p)) = (self.client_index.get(&node), self.partition_index.get(tp)) else {
+            return;
+        };
+        let client = &mut self.clients[c];
+        let Some(work) = client.work.get_mut(&p).filter(|_| client.consumer) else { return };
+        work.position = to;
+        if read {
+            self.close(now, c, p);
+        }
+        self.touch(now, c, p);
     }
 
     fn replica_event(&mut self, now: Millis, event: &ReplicaEvent) {
-        let tp = match event {
-            ReplicaEvent::LeaderElected { tp, leader, .. } => {
-                if leader.is_some() {
-                    self.leaderless.remove(tp);
-                } else {
-                    self.leaderless.insert(tp.clone());
-                }
-                tp
-            }
-            ReplicaEvent::IsrChanged { tp, isr, .. } => {
-                self.isr.insert(tp.clone(), isr.len());
-                tp
-            }
-            ReplicaEvent::BecameLeader { tp, epoch, high_watermark, .. }
-            | ReplicaEvent::HighWatermark { tp, epoch, high_watermark, leader: true, .. } => {
-                let newest = self.high_watermark.get(tp).is_none_or(|&(e, _)| *epoch >= e);
-                if !newest {
-                    return;
-                }
-                self.high_watermark.insert(tp.clone(), (*epoch, *high_watermark));
-                tp
+        let (tp, producers_too) = match event {
+            ReplicaEvent::LeaderElected { tp, .. } | ReplicaEvent::IsrChanged { tp, .. } => (tp, true),
+            // The high watermark concerns consumers only.
+            ReplicaEvent::BecameLeader { tp, .. } | ReplicaEvent::HighWatermark { tp, leader: true, .. } => {
+                (tp, false)
             }
             _ => return,
         };
-        let keys: Vec<Key> = self
-            .outstanding
-            .keys()
-            .filter(|(_, t)| t == tp)
-            .cloned()
-            .chain(self.reads.iter().filter(|(_, r)| r.contains(tp)).map(|(&c, _)| (c, tp.clone())))
-            .collect();
-        for key in keys {
-            self.touch(now, &key);
+        let Some(&p) = self.partition_index.get(tp) else { return };
+        let serving = &mut self.partitions[p];
+        match event {
+            ReplicaEvent::LeaderElected { leader, .. } => serving.leader = leader.is_some(),
+            ReplicaEvent::IsrChanged { isr, .. } => serving.isr = isr.len(),
+            ReplicaEvent::BecameLeader { epoch, high_watermark, .. }
+            | ReplicaEvent::HighWatermark { epoch, high_watermark, .. } => {
+                if serving.high_watermark.is_some_and(|(e, _)| *epoch < e) {
+                    // A deposed leader's word in an older epoch.
+                    return;
+                }
+                serving.high_watermark = Some((*epoch, *high_watermark));
+            }
+            _ => return,
+        }
+        let producers = if producers_too { serving.producers.clone() } else { Vec::new() };
+        for c in producers.into_iter().chain(serving.consumers.clone()) {
+            self.touch(now, c, p);
         }
     }
 
-    fn touch_client(&mut self, now: Millis, client: NodeId) {
-        let keys: Vec<Key> = self
-            .outstanding
-            .keys()
-            .filter(|(c, _)| *c == client)
-            .cloned()
-            .chain(self.reads.get(&client).into_iter().flatten().map(|tp| (client, tp.clone())))
-            .collect();
-        for key in keys {
-            self.touch(now, &key);
-        }
-    }
-
-    /// Whether `client` could make progress on `tp` now, and has work there.
-    fn waiting(&self, key: &Key) -> bool {
-        let (client, tp) = key;
-        if self.down.contains(client) || self.paused.contains(client) || self.leaderless.contains(tp) {
+    /// Whether client `c` could make progress on partition `p` now, and has work there.
+    fn waiting(&self, c: usize, p: usize) -> bool {
+        let (client, serving) = (&self.clients[c], &self.partitions[p]);
+        let Some(work) = client.work.get(&p) else { return false };
+        if !serving.leader || client.halted || client.paused {
             return false;
         }
-        if self.reads.contains_key(client) {
-            let position = self.positions.get(key).copied().unwrap_or(0);
-            return self.high_watermark.get(tp).is_some_and(|&(_, hw)| position < hw);
+        if client.consumer {
+            return serving.high_watermark.is_some_and(|(_, hw)| work.position < hw);
         }
-        let outstanding = self.outstanding.get(key).copied().unwrap_or(0) > 0;
-        outstanding && (!self.acks_all.contains(client) || self.isr_size(tp) >= self.min_isr(tp))
+        work.outstanding > 0 && (!client.acks_all || serving.isr >= serving.min_insync_replicas)
     }
 
-    fn isr_size(&self, tp: &TopicPartition) -> usize {
-        self.isr.get(tp).copied().unwrap_or_else(|| replicas_of(self.input.scenario, tp).len())
-    }
-
-    fn min_isr(&self, tp: &TopicPartition) -> usize {
-        min_insync_replicas(self.input.scenario, tp) as usize
-    }
-
-    /// Opens or closes the stall of `key` as the state now says.
-    fn touch(&mut self, now: Millis, key: &Key) {
-        match (self.waiting(key), self.open.contains_key(key)) {
-            (true, false) => {
-                self.open.insert(key.clone(), now);
-            }
-            (false, true) => self.close(now, key),
+    /// Opens or closes the stall of client `c` on partition `p` as the state now says.
+    fn touch(&mut self, now: Millis, c: usize, p: usize) {
+        let waiting = self.waiting(c, p);
+        let Some(work) = self.clients[c].work.get_mut(&p) else { return };
+        match (waiting, work.stalled_since.is_some()) {
+            (true, false) => work.stalled_since = Some(now),
+            (false, true) => self.close(now, c, p),
             _ => {}
         }
     }
 
-    /// The client made progress on the partition: a stall ends here (the next may begin).
-    fn progressed(&mut self, now: Millis, key: &Key) {
-        self.close(now, key);
-    }
-
-    fn close(&mut self, now: Millis, key: &Key) {
-        let Some(from_ms) = self.open.remove(key) else { return };
-        let Some(client) = self.clients.get_mut(&key.0) else { return };
+    /// Ends the stall in progress, if any: the client made progress, or can no longer.
+    fn close(&mut self, now: Millis, c: usize, p: usize) {
+        let client = &mut self.clients[c];
+        let Some(from_ms) = client.work.get_mut(&p).and_then(|w| w.stalled_since.take()) else { return };
         if now <= from_ms {
             return;
         }
-        let stall = Stall { tp: key.1.clone(), from_ms, to_ms: now };
-        if client.max_stall_ms.is_some_and(|b| stall.duration_ms() > b) {
-            client.over_bound += 1;
+        let stall = Stall { tp: self.partitions[p].tp.clone(), from_ms, to_ms: now };
+        let stalls = &mut client.stalls;
+        if stalls.max_stall_ms.is_some_and(|b| stall.duration_ms() > b) {
+            stalls.over_bound += 1;
         }
-        if client.longest.as_ref().is_none_or(|l| stall.duration_ms() > l.duration_ms()) {
-            client.longest = Some(stall);
+        if stalls.longest.as_ref().is_none_or(|l| stall.duration_ms() > l.duration_ms()) {
+            stalls.longest = Some(stall);
         }
     }
 
     fn finish(mut self, end_ms: Millis) -> BTreeMap<NodeId, ClientStalls> {
-        for key in self.open.keys().cloned().collect::<Vec<_>>() {
-            self.close(end_ms, &key);
+        for c in 0..self.clients.len() {
+            let partitions: Vec<usize> = self.clients[c].work.keys().copied().collect();
+            for p in partitions {
+                self.close(end_ms, c, p);
+            }
         }
-        self.clients
+        let nodes: BTreeMap<usize, NodeId> = self.client_index.iter().map(|(&n, &c)| (c, n)).collect();
+        self.clients.into_iter().enumerate().map(|(c, client)| (nodes[&c], client.stalls)).collect()
     }
 }
 
