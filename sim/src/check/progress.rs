@@ -5,11 +5,13 @@
 //! at most `liveness_timeout_ms` after healing: liveness's own bound), every producer must have
 //! resolved every send — acknowledged, or failed with an error; a send whose delivery timeout
 //! expired is failed, so resolved — and every consumer's position must have reached the high
-//! watermark of every partition it reads (the harness records both as `ConsumerPosition` events
-//! just before the phase event). A send with no outcome before the phase event is unresolved,
-//! whatever the harness did with it afterwards. One violation per client, labelled by
-//! `judgement::judge_unfinished_client`: when the cluster itself did not converge, liveness
-//! reports the run, and what that left the clients unable to finish is allowed, not a second bug.
+//! watermark of every partition it reads (the harness records each position, with the leader's
+//! high watermark, as `ConsumerPosition` events just before the phase event; a partition without
+//! an acting leader has none, and liveness reports it). A send with no outcome before the phase
+//! event is unresolved, whatever the harness did with it afterwards. One violation per client,
+//! labelled by `judgement::judge_unfinished_client`: when the cluster itself did not converge,
+//! liveness reports the run, and what that left the clients unable to finish is allowed, not a
+//! second bug.
 //!
 //! **Stalls.** During the fault phase (until the `Healed` event), a client *stalls* on a partition
 //! while it could make progress there and makes none: a producer while it has sends outstanding
