@@ -1,12 +1,13 @@
 //! Command-line arguments, parsed by clap and resolved into calls on the `sim` crate.
 
+use crate::args::{self, default_jobs};
+use crate::output::{errln, out, outln};
 use crate::{bench, demo, exit, merge_cmd, shrink_cmd, sweep_cmd};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use sim::report::RunReport;
 use sim::run::FailureKind;
 use sim::scenario::{self, Scenario};
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -22,8 +23,10 @@ enum Command {
     /// Run one scenario with one seed and judge it.
     Run {
         scenario: PathBuf,
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
+        /// Default: the seed the file records (its [regression] seed, or the `seed` that
+        /// --dump-scenario writes), else 0; stderr says which.
+        #[arg(long)]
+        seed: Option<u64>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -42,24 +45,25 @@ enum Command {
         #[arg(long)]
         dump_scenario: bool,
     },
-    /// Run scenarios over a range of seeds on every core.
+    /// Run scenarios over a set of seeds on every core.
     Sweep(sweep_cmd::SweepArgs),
     /// Combine the `sweep --json` outputs of shards into one summary per scenario.
     Merge(merge_cmd::MergeArgs),
     /// Measure seeds per second for the standard scenario against a bare madsim exchange.
     Bench {
-        #[arg(long, default_value_t = 200)]
+        #[arg(long, default_value_t = 200, value_parser = args::at_least_one)]
         seeds: u64,
-        /// Also sweep on this many threads; default: the number of cores.
-        #[arg(long)]
+        /// Also sweep on this many threads (at least 1); default: the number of cores.
+        #[arg(long, value_parser = args::jobs)]
         jobs: Option<usize>,
     },
     /// Shrink a failing run to the smallest scenario that still fails the same checker with the
     /// same label (or crashes, or times out, as the run did).
     Shrink {
         scenario: PathBuf,
+        /// Default: the seed the file records, else 0, as for `run`.
         #[arg(long)]
-        seed: u64,
+        seed: Option<u64>,
         /// Write the shrunk scenario here (with its seed and verdict in [regression]); default:
         /// print it to stdout.
         #[arg(short, long)]
@@ -71,8 +75,8 @@ enum Command {
         /// Stop after this many runs, wherever shrinking has got to.
         #[arg(long, default_value_t = 2000)]
         max_runs: usize,
-        /// Threads running candidates; default: the number of cores.
-        #[arg(long)]
+        /// Threads running candidates (at least 1); default: the number of cores.
+        #[arg(long, value_parser = args::jobs)]
         jobs: Option<usize>,
     },
     /// List the shipped scenarios with their descriptions.
@@ -90,7 +94,8 @@ pub fn main() -> i32 {
             if dump_scenario {
                 dump(&scenario, seed)
             } else {
-                run(&scenario, seed, &RunOutput { json, examples, history: history.as_deref(), trace })
+                let output = RunOutput { json, examples, history: history.as_deref(), trace };
+                run(&scenario, seed, &output)
             }
         }
         Some(Command::Sweep(args)) => sweep_cmd::run(&args),
@@ -109,7 +114,7 @@ pub fn main() -> i32 {
         Some(Command::Bench { seeds, jobs }) => bench::run(seeds, jobs.unwrap_or_else(default_jobs)),
     };
     result.unwrap_or_else(|e| {
-        eprintln!("error: {e:#}");
+        errln!("error: {e:#}");
         exit::BAD_INPUT
     })
 }
@@ -126,50 +131,41 @@ struct RunOutput<'a> {
     trace: bool,
 }
 
-fn run(path: &Path, seed: u64, output: &RunOutput) -> Result<i32> {
+fn run(path: &Path, seed: Option<u64>, output: &RunOutput) -> Result<i32> {
     let scenario = load(path)?;
+    let seed = args::seed_for(&scenario, seed);
     let result = sim::run::run(scenario.clone(), seed);
     if let Ok(out) = &result {
         if let Some(file) = output.history {
             write_history(file, &out.history)?;
         }
-        if output.trace {
-            print!("{}", sim::trace::render(&out.history));
-        }
     }
+    // Judged before anything is printed: a reader that stops early (`| head`) changes nothing
+    // about the exit code.
     let report = RunReport::new(&scenario, &path.display().to_string(), seed, &result);
+    if let (true, Ok(run)) = (output.trace, &result) {
+        out!("{}", sim::trace::render(&run.history))?;
+    }
     if output.json {
-        println!("{}", serde_json::to_string(&report)?);
+        outln!("{}", serde_json::to_string(&report)?)?;
     } else {
-        print!("{}", report.render(output.examples));
+        out!("{}", report.render(output.examples))?;
     }
     Ok(match (report.failure_kind(), report.passed) {
         (Some(FailureKind::Crash), _) => exit::CRASH,
         (Some(FailureKind::Timeout), _) => exit::TIMEOUT,
+        (Some(FailureKind::Incomplete), _) => exit::INCOMPLETE,
         (None, true) => exit::OK,
         (None, false) => exit::VIOLATION,
     })
 }
 
-fn dump(path: &Path, seed: u64) -> Result<i32> {
+fn dump(path: &Path, seed: Option<u64>) -> Result<i32> {
     let scenario = load(path)?;
+    let seed = args::seed_for(&scenario, seed);
     let resolved = sim::resolve::resolve(&scenario, seed)?;
-    print!("{}", sim::resolve::to_toml(&resolved, &path.display().to_string(), seed));
+    out!("{}", sim::resolve::to_toml(&resolved, &path.display().to_string(), seed))?;
     Ok(exit::OK)
-}
-
-pub fn parse_seeds(s: &str) -> Result<Range<u64>> {
-    let (a, b) = s.split_once("..").with_context(|| format!("seeds `{s}`: expected A..B, e.g. 0..1000"))?;
-    let a: u64 = a.trim().parse().with_context(|| format!("seeds `{s}`: `{a}` is not a number"))?;
-    let b: u64 = b.trim().parse().with_context(|| format!("seeds `{s}`: `{b}` is not a number"))?;
-    if b <= a {
-        bail!("seeds `{s}`: the range is empty; expected A..B with A < B");
-    }
-    Ok(a..b)
-}
-
-pub fn default_jobs() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn list(dir: &Path) -> Result<i32> {
@@ -180,14 +176,18 @@ fn list(dir: &Path) -> Result<i32> {
         .collect();
     files.sort();
     for path in files {
+        if crate::output::closed() {
+            break;
+        }
         match scenario::load(&path) {
             Ok(s) => {
-                println!("{}", path.display());
+                let mut text = format!("{}\n", path.display());
                 for line in s.description.trim().lines() {
-                    println!("    {}", line.trim());
+                    text.push_str(&format!("    {}\n", line.trim()));
                 }
+                out!("{text}")?;
             }
-            Err(e) => println!("{}\n    (does not load: {e})", path.display()),
+            Err(e) => outln!("{}\n    (does not load: {e})", path.display())?,
         }
     }
     Ok(exit::OK)
@@ -198,12 +198,7 @@ fn write_history(file: &Path, history: &sim::history::History) -> Result<()> {
     let f = std::fs::File::create(file).with_context(|| format!("cannot create {}", file.display()))?;
     let mut w = std::io::BufWriter::new(f);
     for e in &history.events {
-        let line = serde_json::json!({
-            "time_ms": e.time_ms,
-            "node": history.node_name(e.node),
-            "op": e.op,
-        });
-        writeln!(w, "{line}")?;
+        writeln!(w, "{}", sim::history_json::event(history, e))?;
     }
     w.flush()?;
     Ok(())

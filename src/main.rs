@@ -2,11 +2,14 @@
 //! run, list the shipped scenarios, or (with no arguments) run a short demo. See `cli.rs` for the
 //! commands and `exit.rs` for exit codes.
 
+mod args;
 mod bench;
 mod cli;
 mod demo;
 mod exit;
 mod merge_cmd;
+mod output;
+mod progress;
 mod shrink_cmd;
 mod sweep_cmd;
 

@@ -3,16 +3,18 @@
 //! an unsharded sweep of the whole range would print — except for the rate, which a merge cannot
 //! know and leaves out. The exit code is the one that sweep would have had.
 //!
-//! What is refused (exit 2), since it would make the merged summary wrong: a line that is neither
-//! a run nor a summary, runs without their summary line (a sweep cut short), shards of different
-//! seed ranges or shard counts, one shard twice, a missing shard, and shards that disagree on what
-//! the scenario expects (swept from different versions of the file).
+//! What is refused (exit 2), naming the file, since it would make the merged summary wrong: an
+//! empty file, a line that is neither a run nor a summary, a line cut short (a file truncated),
+//! runs without their summary line (a sweep cut short), an interrupted sweep, a file with a shard of some scenarios but
+//! not of others (a sweep cut short between scenarios), shards of different seed ranges or shard
+//! counts, one shard twice, a missing shard, and shards that disagree on what the scenario expects
+//! (swept from different versions of the file).
 
+use crate::output::{out, outln};
 use crate::sweep_cmd::{exit_code, Line, SummaryLine};
 use anyhow::{bail, Context, Result};
 use sim::sweep::{Nondeterminism, RunRecord, Shard, SweepSummary, Tally};
-use std::collections::BTreeMap;
-use std::io::Write;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -44,14 +46,19 @@ pub fn run(args: &MergeArgs) -> Result<i32> {
             }
         }
     }
+    // Which files hold each shard, of any scenario: a file that has a shard of some scenarios but
+    // not of others was cut short, and the error about the missing one names it.
+    let mut holders: BTreeMap<Shard, BTreeSet<String>> = BTreeMap::new();
+    for part in scenarios.iter().flat_map(|(_, parts)| parts) {
+        holders.entry(part.summary.shard.unwrap_or(Shard::WHOLE)).or_default().insert(part.file.clone());
+    }
     let summaries: Vec<SweepSummary> =
-        scenarios.into_iter().map(|(name, parts)| merge(&name, parts)).collect::<Result<_>>()?;
-    let mut out = std::io::stdout().lock();
+        scenarios.into_iter().map(|(name, parts)| merge(&name, parts, &holders)).collect::<Result<_>>()?;
     for summary in &summaries {
         if args.json {
-            writeln!(out, "{}", serde_json::to_string(&SummaryLine { summary })?)?;
+            outln!("{}", serde_json::to_string(&SummaryLine { summary })?)?;
         } else {
-            write!(out, "{}", summary.render_text())?;
+            out!("{}", summary.render_text())?;
         }
     }
     Ok(exit_code(summaries.iter().map(SweepSummary::verdict)))
@@ -73,13 +80,32 @@ fn read_parts(path: &Path) -> Result<Vec<Part>> {
             continue;
         }
         let at = || format!("{name}:{}", i + 1);
-        let line: Line = serde_json::from_str(text)
-            .with_context(|| format!("{}: not a line of `kafkasim sweep --json`", at()))?;
+        let line: Line = match serde_json::from_str(text) {
+            Ok(line) => line,
+            Err(e) if e.is_eof() => bail!(
+                "{}: the line is cut short, {} bytes of a JSON line ending mid-way (was the sweep \
+                 killed, or the file truncated?); sweep that shard again",
+                at(),
+                text.len()
+            ),
+            Err(e) => {
+                return Err(e).with_context(|| format!("{}: not a line of `kafkasim sweep --json`", at()))
+            }
+        };
         match line {
             Line { run: Some(run), summary: None, nondeterminism } => {
                 open.entry(key(&run.scenario, &run.file)).or_default().push((run, nondeterminism));
             }
             Line { run: None, summary: Some(summary), .. } => {
+                if summary.interrupted {
+                    bail!(
+                        "{}: the sweep of {} was interrupted after {} of {} seeds; sweep that shard again",
+                        at(),
+                        key(&summary.scenario, &summary.file),
+                        summary.runs,
+                        summary.seed_count()
+                    );
+                }
                 if !summary.merged_shards.is_empty() {
                     bail!("{}: a merged summary, without run lines; merge the shards' own outputs", at());
                 }
@@ -99,12 +125,26 @@ fn read_parts(path: &Path) -> Result<Vec<Part>> {
         }
     }
     if let Some((scenario, runs)) = open.into_iter().next() {
-        bail!("{name}: {} runs of {scenario} without a summary line (was the sweep cut short?)", runs.len());
+        bail!(
+            "{name}: {} runs of {scenario} without a summary line (was the sweep cut short?); sweep that \
+             shard again",
+            runs.len()
+        );
+    }
+    if parts.is_empty() {
+        bail!(
+            "{name}: empty; expected the output of `kafkasim sweep --json`: a run line per seed, then a \
+             summary line per scenario"
+        );
     }
     Ok(parts)
 }
 
-fn merge(scenario: &str, parts: Vec<Part>) -> Result<SweepSummary> {
+fn merge(
+    scenario: &str,
+    parts: Vec<Part>,
+    holders: &BTreeMap<Shard, BTreeSet<String>>,
+) -> Result<SweepSummary> {
     let first = &parts[0];
     let seeds = first.summary.seeds.clone();
     let count = first.summary.shard.unwrap_or(Shard::WHOLE).count;
@@ -116,13 +156,11 @@ fn merge(scenario: &str, parts: Vec<Part>) -> Result<SweepSummary> {
         let shard = s.shard.unwrap_or(Shard::WHOLE);
         if s.seeds != seeds {
             bail!(
-                "{scenario}: {} swept seeds {}..{}, {} swept {}..{}; merge combines shards of one sweep",
+                "{scenario}: {} swept seeds {}, {} swept {}; merge combines shards of one sweep",
                 first.file,
-                seeds.start,
-                seeds.end,
+                seeds.short(),
                 part.file,
-                s.seeds.start,
-                s.seeds.end
+                s.seeds.short()
             );
         }
         if shard.count != count {
@@ -146,13 +184,23 @@ fn merge(scenario: &str, parts: Vec<Part>) -> Result<SweepSummary> {
             );
         }
     }
-    let missing: Vec<String> = (0..count)
-        .map(|index| Shard { index, count })
-        .filter(|s| !shards.contains_key(s))
-        .map(|s| s.to_string())
-        .collect();
+    let missing: Vec<Shard> =
+        (0..count).map(|index| Shard { index, count }).filter(|s| !shards.contains_key(s)).collect();
     if !missing.is_empty() {
-        bail!("{scenario}: shard {} of seeds {}..{} missing", missing.join(", "), seeds.start, seeds.end);
+        let listed: Vec<String> = missing.iter().map(Shard::to_string).collect();
+        let cut: Vec<String> = missing
+            .iter()
+            .filter_map(|s| holders.get(s).map(|files| (s, files)))
+            .map(|(s, files)| {
+                let files: Vec<&str> = files.iter().map(String::as_str).collect();
+                format!(
+                    "; {} {} shard {s} of other scenarios but not of this one (was that sweep cut short?)",
+                    files.join(", "),
+                    if files.len() == 1 { "holds" } else { "hold" }
+                )
+            })
+            .collect();
+        bail!("{scenario}: shard {} of seeds {} missing{}", listed.join(", "), seeds.short(), cut.concat());
     }
 
     let mut tally = Tally::new(&first.summary.scenario, &first.summary.file, modalities);

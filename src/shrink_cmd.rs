@@ -3,6 +3,7 @@
 //! and the violation it shows in a `[regression]` table.
 
 use crate::exit;
+use crate::output::{self, errln, out};
 use anyhow::{bail, Context, Result};
 use sim::report::{reproduce_command, RunReport};
 use sim::scenario;
@@ -14,7 +15,8 @@ use std::time::Instant;
 
 pub struct ShrinkArgs<'a> {
     pub path: &'a Path,
-    pub seed: u64,
+    /// `--seed`, if given.
+    pub seed: Option<u64>,
     pub output: Option<&'a Path>,
     pub checker: Option<&'a str>,
     pub max_runs: usize,
@@ -24,18 +26,19 @@ pub struct ShrinkArgs<'a> {
 pub fn run(args: &ShrinkArgs) -> Result<i32> {
     let file = args.path.display().to_string();
     let original = scenario::load(args.path)?;
-    if i64::try_from(args.seed).is_err() {
-        bail!("seed {} is too large to record in a scenario file; expected at most {}", args.seed, i64::MAX);
+    let seed = crate::args::seed_for(&original, args.seed);
+    if i64::try_from(seed).is_err() {
+        bail!("seed {seed} is too large to record in a scenario file; expected at most {}", i64::MAX);
     }
     let started = Instant::now();
-    let result = sim::run::run(Arc::new(original.clone()), args.seed);
-    let report = RunReport::new(&original, &file, args.seed, &result);
+    let result = sim::run::run(Arc::new(original.clone()), seed);
+    let report = RunReport::new(&original, &file, seed, &result);
     let goal = Goal::of_report(&report, args.checker).map_err(anyhow::Error::msg)?;
-    eprintln!("shrinking {file} seed {}, keeping {}", args.seed, goal.describe());
+    errln!("shrinking {file} seed {}, keeping {}", seed, goal.describe());
 
-    let resolved = sim::resolve::resolve(&original, args.seed)?;
+    let resolved = sim::resolve::resolve(&original, seed)?;
     let options = Options { max_runs: args.max_runs, jobs: args.jobs };
-    let shrunk = shrink::shrink(&resolved, args.seed, &goal, options, &mut |step| eprintln!("  {step}"))
+    let shrunk = shrink::shrink(&resolved, seed, &goal, options, &mut |step| errln!("  {step}"))
         .map_err(anyhow::Error::msg)?;
 
     let shown_file = args.output.map_or_else(|| "FILE".to_string(), |p| p.display().to_string());
@@ -49,7 +52,7 @@ pub fn run(args: &ShrinkArgs) -> Result<i32> {
     let elapsed = started.elapsed().as_secs_f64();
 
     let mut summary = String::new();
-    summary.push_str(&format!("shrunk {file} seed {}, keeping {}\n", args.seed, goal.describe()));
+    summary.push_str(&format!("shrunk {file} seed {}, keeping {}\n", seed, goal.describe()));
     summary.push_str(&format!("  {}\n", shrunk.summary()));
     let end = if shrunk.exhausted {
         format!("stopped at the bound of {} runs (--max-runs)", args.max_runs)
@@ -67,15 +70,15 @@ pub fn run(args: &ShrinkArgs) -> Result<i32> {
             write_file(out, &text)?;
             summary.push_str(&format!("  wrote {}\n", out.display()));
             summary.push_str(&format!("reproduce: {}\n", reproduce_command(&shown_file, shrunk.seed)));
-            print!("{summary}");
+            out!("{summary}")?;
         }
         None => {
             summary.push_str(&format!(
                 "reproduce: save the scenario below as FILE, then {}\n",
                 reproduce_command("FILE", shrunk.seed)
             ));
-            eprint!("{summary}");
-            print!("{text}");
+            output::to_stderr(&summary);
+            out!("{text}")?;
         }
     }
     Ok(exit::OK)

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::kafkasim;
+use common::{kafkasim, text};
 
 use std::process::Output;
 
@@ -78,4 +78,171 @@ fn list_shows_every_scenario_with_its_description() {
 fn bad_seed_range_is_bad_input() {
     let o = kafkasim(&["sweep", "scenarios/standard-acks-all.toml", "--seeds", "5..2"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn jobs_0_is_bad_input_in_every_command_that_takes_jobs() {
+    let commands: [&[&str]; 3] = [
+        &["sweep", "scenarios/standard-acks-all.toml", "--seeds", "0..2", "--jobs", "0"],
+        &["shrink", "scenarios/acks1-leader-crash.toml", "--seed", "7", "--jobs", "0"],
+        &["bench", "--seeds", "1", "--jobs", "0"],
+    ];
+    for args in commands {
+        let o = kafkasim(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = text(&o.stderr);
+        assert!(err.contains("--jobs") && err.contains("expected at least 1"), "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "nothing ran for {args:?}: {}", stdout(&o));
+    }
+    let o = kafkasim(&["bench", "--seeds", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("expected at least 1"), "{}", text(&o.stderr));
+}
+
+#[test]
+fn the_reproduce_line_pastes_into_a_shell_whatever_the_path() {
+    let dir = std::env::temp_dir()
+        .join(format!("kafkasim-cli-quote-{}", std::process::id()))
+        .join("it's a \"dir\" $HOME `x`");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("acks1 never.toml");
+    let source = std::fs::read_to_string("scenarios/acks1-leader-crash.toml")
+        .unwrap()
+        .replace("lost-write = \"expected\"", "lost-write = \"never\"");
+    std::fs::write(&file, source).unwrap();
+    let o = kafkasim(&["run", file.to_str().unwrap(), "--seed", "4"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let report = stdout(&o);
+    let line = report.lines().find(|l| l.starts_with("reproduce: ")).expect("a reproduce line");
+    let args = line.strip_prefix("reproduce: cargo run --release -- ").expect("the cargo command");
+    // The line as a shell reads it, with the built binary standing for `cargo run --release --`.
+    let shell = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("\"$KAFKASIM\" {args}"))
+        .env("KAFKASIM", env!("CARGO_BIN_EXE_kafkasim"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("sh runs");
+    assert_eq!(shell.status.code(), Some(1), "{line}\n{}", text(&shell.stderr));
+    assert_eq!(stdout(&shell), report, "the pasted line replays the run");
+}
+
+/// Runs kafkasim with its stdout read by something like `head -n keep`: `keep` lines are read,
+/// then the pipe is closed. Returns the exit code and stderr.
+fn through_head(args: &[&str], keep: usize) -> (Option<i32>, String) {
+    use std::io::{BufRead, Read};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kafkasim"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kafkasim runs");
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    for _ in 0..keep {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        assert!(!line.is_empty(), "{args:?} printed fewer than {keep} lines");
+    }
+    drop(reader);
+    // A command whose reader went away must stop: a sweep of 100,000 seeds as well.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("{args:?} still running two minutes after its stdout closed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    (status.code(), err)
+}
+
+#[test]
+fn a_closed_pipe_ends_a_command_quietly_with_the_code_of_what_was_done() {
+    let never = never_variant("closed-pipe");
+    let never = never.to_str().unwrap();
+    let cases: [(&[&str], usize, i32); 6] = [
+        (&["run", "scenarios/acks1-leader-crash.toml", "--seed", "1", "--trace"], 1, 0),
+        (&["run", never, "--seed", "4", "--trace"], 1, 1),
+        (&["run", never, "--seed", "4", "--dump-scenario"], 0, 0),
+        (&["list"], 0, 0),
+        (&["sweep", "scenarios/standard-acks-all.toml", "--seeds", "0..100000", "--json"], 1, 0),
+        // The first summary is read; the second scenario's runs fail, and the exit code says so.
+        (&["sweep", "scenarios/acks1-leader-crash.toml", never, "--seeds", "0..4"], 1, 1),
+    ];
+    for (args, keep, code) in cases {
+        let (status, err) = through_head(args, keep);
+        assert_eq!(status, Some(code), "{args:?}: {err}");
+        // A sweep's progress lines may stand on stderr; nothing about the closed pipe does.
+        for word in ["panicked", "Broken pipe", "failed printing", "error"] {
+            assert!(!err.contains(word), "{args:?} says nothing when its reader goes away: {err}");
+        }
+    }
+}
+
+/// The acks=1 scenario with its expected lost writes turned into `never`: seed 4 fails.
+fn never_variant(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("kafkasim-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("acks1-never.toml");
+    let source = std::fs::read_to_string("scenarios/acks1-leader-crash.toml")
+        .unwrap()
+        .replace("lost-write = \"expected\"", "lost-write = \"never\"")
+        .replace("name = \"acks1-leader-crash\"", "name = \"acks1-never\"");
+    std::fs::write(&file, source).unwrap();
+    file
+}
+
+/// The run's history hash, from its report.
+fn history_hash(report: &str) -> String {
+    let at = report.find(", history ").expect("a history hash") + ", history ".len();
+    report[at..at + 16].to_string()
+}
+
+#[test]
+fn run_without_seed_takes_the_seed_the_file_records_and_says_so() {
+    // A regression file records its seed in [regression].
+    let regression = "tests/regressions/acks1-leader-crash-lost-write.toml";
+    let recorded = sim::scenario::load(std::path::Path::new(regression)).unwrap().regression.unwrap().seed;
+    let o = kafkasim(&["run", regression]);
+    assert_eq!(text(&o.stderr), format!("seed {recorded} (from the file's [regression] seed)\n"));
+    let given = kafkasim(&["run", regression, "--seed", &recorded.to_string()]);
+    assert!(given.stderr.is_empty(), "a seed given is not announced: {}", text(&given.stderr));
+    assert_eq!(stdout(&o), stdout(&given), "the same run");
+
+    // --dump-scenario writes the seed it resolved for, and the file replays the run without --seed.
+    let dumped = kafkasim(&["run", "scenarios/chaos-acks-all.toml", "--seed", "5", "--dump-scenario"]);
+    assert_eq!(dumped.status.code(), Some(0));
+    assert!(stdout(&dumped).contains("\nseed = 5\n"), "{}", stdout(&dumped));
+    let dir = std::env::temp_dir().join(format!("kafkasim-cli-seed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("chaos-5.toml");
+    std::fs::write(&file, &dumped.stdout).unwrap();
+    let replay = kafkasim(&["run", file.to_str().unwrap()]);
+    assert_eq!(text(&replay.stderr), "seed 5 (from the file's `seed`)\n");
+    let original = kafkasim(&["run", "scenarios/chaos-acks-all.toml", "--seed", "5"]);
+    assert!(stdout(&replay).starts_with("chaos-acks-all seed 5\n"), "{}", stdout(&replay));
+    assert_eq!(history_hash(&stdout(&replay)), history_hash(&stdout(&original)));
+
+    // A file that records none runs seed 0, and says that it was not chosen.
+    let o = kafkasim(&["run", "scenarios/acks1-leader-crash.toml", "--json"]);
+    assert_eq!(text(&o.stderr), "seed 0 (no --seed given, and the file records none)\n");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v["seed"], 0);
+
+    // Two different seeds in one file are refused, at the top-level key.
+    let both = dir.join("both.toml");
+    let source = std::fs::read_to_string(regression).unwrap();
+    let source = source.replacen("duration_ms", &format!("seed = {}\nduration_ms", recorded + 1), 1);
+    std::fs::write(&both, source).unwrap();
+    let o = kafkasim(&["run", both.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(err.contains("key `seed`: seed") && err.contains("differs from the [regression] seed"), "{err}");
 }

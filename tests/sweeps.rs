@@ -1,14 +1,35 @@
 //! Seed sweeps over every shipped scenario, enforcing each scenario's expectations: no run may
 //! fail or crash, and every anomaly a scenario expects must show up in at least one seed.
 //!
-//! `KAFKASIM_SEEDS` sets the seeds per scenario (default 200); raise it for deep sweeps.
+//! `KAFKASIM_SEEDS` sets the seeds of every scenario, as `kafkasim sweep --seeds` writes them
+//! (`sim::seeds`): `2000` for the first 2,000 (0..2000; the default is 200), `1000..2000`,
+//! `3,17,42`, or `random:200` for 200 seeds from a start drawn once per test run, which is printed
+//! (past the test harness's capture) so that a failure it finds can be swept again.
 
 use sim::scenario;
+use sim::seeds::SeedSet;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-fn seeds() -> u64 {
-    std::env::var("KAFKASIM_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(200)
+/// The seeds every sweep here runs: one set for the whole test binary, drawn once.
+fn seeds() -> SeedSet {
+    static SEEDS: OnceLock<SeedSet> = OnceLock::new();
+    SEEDS
+        .get_or_init(|| {
+            let value = std::env::var_os("KAFKASIM_SEEDS").map(|v| v.to_string_lossy().into_owned());
+            let default = SeedSet::Range(0..200);
+            let (seeds, note) =
+                sim::seeds::from_env("KAFKASIM_SEEDS", value.as_deref(), default, sim::seeds::os_draw)
+                    .unwrap_or_else(|e| panic!("{e}"));
+            if let Some(note) = note {
+                // Straight to the process's stderr: the harness captures only `eprint!`, and a
+                // passing test's output is thrown away, with the seeds it swept.
+                let _ = writeln!(std::io::stderr(), "{note}");
+            }
+            seeds
+        })
+        .clone()
 }
 
 fn jobs() -> usize {
@@ -24,7 +45,7 @@ fn sweep(file: &str) {
     let scenario = Arc::new(scenario::load(&path).unwrap_or_else(|e| panic!("{e}")));
     let shown = format!("scenarios/{file}");
     let started = std::time::Instant::now();
-    let summary = sim::sweep::sweep(scenario, &shown, 0..seeds(), jobs(), |_| {});
+    let summary = sim::sweep::sweep(scenario, &shown, seeds(), jobs(), |_| {});
     let rendered = summary.render(started.elapsed().as_secs_f64());
     eprint!("{rendered}");
     assert!(summary.ok(), "sweep of {shown} failed:\n{rendered}");

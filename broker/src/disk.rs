@@ -4,6 +4,7 @@
 //! keeps only what was flushed. The high-watermark checkpoint is written (and synced) periodically,
 //! so after any restart a replica's high watermark may be stale.
 
+use crate::effect::ReplicaEvent;
 use crate::log::PartitionLog;
 use crate::types::{Offset, TopicPartition};
 use serde::{Deserialize, Serialize};
@@ -29,10 +30,18 @@ impl Disk {
         self.logs.values_mut().for_each(PartitionLog::flush);
     }
 
-    /// What survives a power loss: flushed log prefixes and the checkpoint file.
-    pub fn after_power_loss(mut self) -> Disk {
-        self.logs.values_mut().for_each(PartitionLog::lose_unflushed);
-        self
+    /// What survives a power loss: flushed log prefixes and the checkpoint file; with a
+    /// `LostUnflushed` event for each log that lost records, in partition order.
+    pub fn after_power_loss(mut self) -> (Disk, Vec<ReplicaEvent>) {
+        let mut lost = Vec::new();
+        for (tp, log) in &mut self.logs {
+            let (from, to) = (log.end_offset(), log.flushed_offset());
+            log.lose_unflushed();
+            if from > to {
+                lost.push(ReplicaEvent::LostUnflushed { tp: tp.clone(), from, to });
+            }
+        }
+        (self, lost)
     }
 
     /// The high watermark a replica restarts with: the checkpoint, capped by what the log still holds.

@@ -54,6 +54,9 @@ pub enum ReplicaEvent {
     },
     /// A replica cut its log: records at `to..from` were removed.
     Truncated { tp: TopicPartition, from: Offset, to: Offset },
+    /// A power loss took the unflushed tail of a replica's log: the records at `to..from` are
+    /// gone. Recorded by whoever cut the power, as the broker is not running to see it.
+    LostUnflushed { tp: TopicPartition, from: Offset, to: Offset },
     /// A broker started from its disk.
     Recovered { log_end_offsets: Vec<(TopicPartition, Offset, Offset)> },
 }

@@ -380,7 +380,7 @@ impl MiniCluster {
     /// loss. What was on its way to it is lost; after a process crash its peers learn at once.
     fn crash(&mut self, id: BrokerId, power_loss: bool) {
         let Some(Machine::Broker(b)) = self.machines.remove(&id) else { panic!("{id} is not running") };
-        let disk = if power_loss { b.into_disk().after_power_loss() } else { b.into_disk() };
+        let disk = if power_loss { b.into_disk().after_power_loss().0 } else { b.into_disk() };
         self.queue.retain(|p| p.to != id);
         self.timer_floor.remove(&id);
         // Every connection to or from it is gone; after a process crash its peers learn at once,

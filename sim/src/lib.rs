@@ -13,7 +13,7 @@
 //! | `workload`, `reader` | producer and consumer applications around the broker crate's clients |
 //! | `history`, `hash`, `trace` | what a run records, its fingerprint, and its readable trace |
 //! | `check`, `verdict` | the checkers, the bug/allowed judgement, and the expectations of a scenario |
-//! | `report`, `sweep` | one run's report; sweeps of seeds on several threads: shards, stop at the first failure, determinism check, summaries that merge |
+//! | `report`, `sweep`, `seeds` | one run's report; sweeps of seeds on several threads: shards, stop at the first failure, determinism check, summaries that merge; the seed sets a sweep runs |
 //! | `shrink` | a failing run reduced to the smallest scenario that still fails the same way |
 //! | `floor` | the bare madsim exchange the benchmark compares against |
 
@@ -21,11 +21,13 @@ pub mod budget;
 pub mod check;
 pub mod clock;
 pub mod cluster;
+pub mod coverage;
 pub mod entropy;
 pub mod faults;
 pub mod floor;
 pub mod hash;
 pub mod history;
+pub mod history_json;
 pub mod holds;
 pub mod layout;
 pub mod nemesis;
@@ -36,6 +38,7 @@ pub mod report;
 pub mod resolve;
 pub mod run;
 pub mod scenario;
+pub mod seeds;
 pub mod settings;
 pub mod shrink;
 pub mod sweep;

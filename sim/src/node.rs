@@ -155,7 +155,11 @@ impl NodeSlot {
                 let disk = b.into_disk();
                 Stored::Broker(Box::new(match how {
                     Halt::ProcessCrash => disk,
-                    Halt::PowerLoss => disk.after_power_loss(),
+                    Halt::PowerLoss => {
+                        let (disk, lost) = disk.after_power_loss();
+                        ops.extend(lost.into_iter().map(Op::Replica));
+                        disk
+                    }
                 }))
             }
             // The controller's metadata log is synced on every write: it survives either way.

@@ -3,6 +3,7 @@
 
 use crate::check::progress::ClientStalls;
 use crate::check::{self, CheckInput, Counts, Violation};
+use crate::coverage::FaultCoverage;
 use crate::hash;
 use crate::history::{History, Op};
 use crate::layout::Layout;
@@ -20,6 +21,9 @@ pub struct CheckerVerdict {
     pub bugs: usize,
     pub allowed: usize,
     pub violations: Vec<Violation>,
+    /// Set when the checker had nothing to examine: why ("no record was read").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nothing_to_check: Option<&'static str>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -35,6 +39,8 @@ pub struct RunReport {
     /// Messages the network delivered.
     pub messages: u64,
     pub counts: Counts,
+    /// Of the disruptive faults fired, how many hit a node and a leader with writes in flight.
+    pub coverage: FaultCoverage,
     pub liveness_gap: Option<String>,
     /// Each producer's and consumer's longest stall during the fault phase (see `check::progress`).
     pub stalls: Vec<ClientStalls>,
@@ -83,9 +89,17 @@ pub const LISTED_MISSED_FAULTS: usize = 20;
 /// How many clients' stalls a report lists (`--json` has them all).
 pub const LISTED_STALLS: usize = 10;
 
-/// The command that reproduces a run on a fresh clone.
+/// The command that reproduces a run on a fresh clone, ready to paste into a shell.
 pub fn reproduce_command(file: &str, seed: u64) -> String {
-    format!("cargo run --release -- run {file} --seed {seed}")
+    format!("cargo run --release -- run {} --seed {seed}", shell_word(file))
+}
+
+/// `word` as one word of a POSIX shell command: as it is when the shell would read it so, quoted
+/// otherwise (a path with a space, a quote, a `$`). Control characters stay as they are: no
+/// quoting makes a word holding a newline one line long.
+pub fn shell_word(word: &str) -> std::borrow::Cow<'_, str> {
+    // A NUL is the only thing quoting refuses, and no path or argument can hold one.
+    shlex::Quoter::new().allow_nul(true).quote(word).expect("with NUL allowed, every word quotes")
 }
 
 impl RunReport {
@@ -109,6 +123,7 @@ impl RunReport {
                     simulated_ms: 0,
                     messages: 0,
                     counts: Counts::default(),
+                    coverage: FaultCoverage::default(),
                     liveness_gap: None,
                     stalls: Vec::new(),
                     faults_hit_nobody: 0,
@@ -124,7 +139,8 @@ impl RunReport {
         let verdicts: Vec<CheckerVerdict> = CHECKER_NAMES
             .iter()
             .map(|&name| {
-                let mut violations = found.remove(name).unwrap_or_default();
+                let check::Checked { mut violations, nothing_to_check } =
+                    found.remove(name).unwrap_or_default();
                 // Bugs first: the report shows only the first few, and a bug is what failed the run.
                 violations.sort_by_key(|v| !v.label.is_bug());
                 let modality = Modality::of(scenario, name);
@@ -132,17 +148,18 @@ impl RunReport {
                 CheckerVerdict {
                     checker: name,
                     modality,
-                    outcome: Outcome::judge(modality, &violations),
+                    outcome: Outcome::judge(modality, &violations, nothing_to_check.is_some()),
                     bugs,
                     allowed: violations.len() - bugs,
                     violations,
+                    nothing_to_check,
                 }
             })
             .collect();
         // A final read cut short leaves the logs unread: nothing about them can pass. The run is
         // a timeout, its verdicts kept for what they say.
         let failure = out.final_read_gap.as_ref().map(|gap| RunFailure {
-            kind: FailureKind::Timeout,
+            kind: FailureKind::Incomplete,
             message: format!("{gap}; what it did not read cannot be judged"),
         });
         let passed = failure.is_none()
@@ -157,6 +174,7 @@ impl RunReport {
             simulated_ms: out.simulated_ms,
             messages: out.net.delivered,
             counts: check::counts(&input),
+            coverage: FaultCoverage::of(&out.history),
             liveness_gap: out.liveness_gap.clone(),
             stalls: check::progress::stalls(&input),
             faults_hit_nobody: MissedFault::all(&out.history).count(),
@@ -180,11 +198,13 @@ impl RunReport {
     pub fn render(&self, max_examples: usize) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "{} seed {}", self.scenario, self.seed);
-        if let Some(failure) = &self.failure {
-            let what = match failure.kind {
-                FailureKind::Crash => "crashed",
-                FailureKind::Timeout => "timed out",
-            };
+        let what = match self.failure.as_ref().map(|f| f.kind) {
+            Some(FailureKind::Crash) => "crashed",
+            Some(FailureKind::Timeout) => "timed out",
+            // The checkers' verdicts are shown below, for the part that was read.
+            Some(FailureKind::Incomplete) | None => "",
+        };
+        if let (false, Some(failure)) = (what.is_empty(), &self.failure) {
             let _ = writeln!(s, "  the run {what}: {}", failure.message);
             let _ = writeln!(s, "reproduce: {}", self.reproduce);
             return s;
@@ -202,6 +222,9 @@ impl RunReport {
             "  sends: {} sent, {} acked, {} failed, {} indeterminate; {} lost, {} duplicated; {} read by consumers",
             c.sent, c.acked, c.failed, c.indeterminate, c.lost, c.duplicated, c.polled
         );
+        if self.coverage.faults > 0 {
+            let _ = writeln!(s, "  {}", self.coverage.describe());
+        }
         let shown = self.stalls.len().min(LISTED_STALLS);
         for stalls in &self.stalls[..shown] {
             let _ = writeln!(s, "  {}", stalls.describe());
@@ -211,6 +234,9 @@ impl RunReport {
         }
         if let Some(gap) = &self.liveness_gap {
             let _ = writeln!(s, "  did not converge after healing: {gap}");
+        }
+        if let Some(failure) = self.failure.as_ref().filter(|f| f.kind == FailureKind::Incomplete) {
+            let _ = writeln!(s, "  INCOMPLETE: {}", failure.message);
         }
         if self.faults_hit_nobody > 0 {
             let n = self.faults_hit_nobody;
@@ -226,7 +252,7 @@ impl RunReport {
         let _ = writeln!(s, "  {:<24} {:<9} {:<9} violations", "checker", "expect", "verdict");
         for v in &self.verdicts {
             let counts = match (v.bugs, v.allowed) {
-                (0, 0) => String::new(),
+                (0, 0) => v.nothing_to_check.map_or(String::new(), |why| format!("nothing to check: {why}")),
                 (b, 0) => format!("{b} bug"),
                 (0, a) => format!("{a} allowed"),
                 (b, a) => format!("{b} bug, {a} allowed"),
@@ -241,18 +267,43 @@ impl RunReport {
             );
             for violation in v.violations.iter().take(max_examples) {
                 let _ = writeln!(s, "      {}", violation.message);
-                if let check::Label::Allowed { reason } = &violation.label {
-                    let _ = writeln!(s, "        allowed: {reason}");
-                }
+                let _ = match &violation.label {
+                    check::Label::Allowed { reason } => writeln!(s, "        allowed: {reason}"),
+                    check::Label::Bug { promise } => writeln!(s, "        bug: {promise}"),
+                };
             }
             if v.violations.len() > max_examples && max_examples > 0 {
                 let _ = writeln!(s, "      … and {} more", v.violations.len() - max_examples);
             }
         }
-        let _ = writeln!(s, "result: {}", if self.passed { "pass" } else { "FAIL" });
+        let result = match (self.passed, self.failure_kind()) {
+            (_, Some(FailureKind::Incomplete)) => "INCOMPLETE",
+            (true, _) => "pass",
+            (false, _) => "FAIL",
+        };
+        let _ = writeln!(s, "result: {result}");
         if !self.passed {
             let _ = writeln!(s, "reproduce: {}", self.reproduce);
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reproduce_command_quotes_the_file_for_a_shell() {
+        let plain = "scenarios/acks1-leader-crash.toml";
+        assert_eq!(reproduce_command(plain, 7), format!("cargo run --release -- run {plain} --seed 7"));
+        for file in
+            ["my dir/a.toml", "it's.toml", "a\"b$c`d\\e.toml", "~/a.toml", "#a.toml", "a*.toml", "a;b"]
+        {
+            let command = reproduce_command(file, 7);
+            assert!(!command.contains(&format!(" {file} ")), "{file} is quoted: {command}");
+            let words = shlex::split(&command).unwrap_or_else(|| panic!("a shell reads {command}"));
+            assert_eq!(words, ["cargo", "run", "--release", "--", "run", file, "--seed", "7"], "{command}");
+        }
     }
 }

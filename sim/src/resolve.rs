@@ -46,6 +46,9 @@ pub fn resolve(scenario: &Scenario, seed: u64) -> Result<Scenario, TooManyFaults
         });
     }
     s.nemesis = None;
+    // Recorded so that the file replays without `--seed`; TOML's integers stop at i64::MAX, and
+    // a larger seed is only in the header.
+    s.seed = i64::try_from(seed).is_ok().then_some(seed);
     for t in &mut s.topics {
         t.min_insync_replicas.get_or_insert(scenario.broker.min_insync_replicas);
         t.unclean_leader_election_enable.get_or_insert(scenario.broker.unclean_leader_election_enable);
@@ -62,5 +65,13 @@ pub fn resolve(scenario: &Scenario, seed: u64) -> Result<Scenario, TooManyFaults
 /// The resolved scenario as a TOML file, with a header saying what it is.
 pub fn to_toml(resolved: &Scenario, from: &str, seed: u64) -> String {
     let body = toml::to_string(resolved).expect("a scenario serializes to TOML");
-    format!("# {from} resolved for seed {seed}: every default written out, the nemesis's faults scripted.\n{body}")
+    let replay = if resolved.seed == Some(seed) {
+        "`kafkasim run` replays it with the seed it records".to_string()
+    } else {
+        format!("run it with --seed {seed}")
+    };
+    format!(
+        "# {from} resolved for seed {seed}: every default written out, the nemesis's faults scripted; \
+         {replay}.\n{body}"
+    )
 }

@@ -60,6 +60,9 @@ pub enum FailureKind {
     Crash,
     /// The run hit its simulated-time limit or its budget of steps or history (see `budget`).
     Timeout,
+    /// The run ended, but its final read did not reach every partition's end: what it did not
+    /// read cannot be judged, so the run can neither pass nor fail on it.
+    Incomplete,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -42,7 +42,7 @@
 
 use crate::check::{self, CheckInput, Label};
 use crate::layout::Layout;
-use crate::report::{reproduce_command, RunReport};
+use crate::report::{reproduce_command, shell_word, RunReport};
 use crate::run::{self, FailureKind, RunFailure, RunOutput};
 use crate::scenario::{self, RegressionLabel, RegressionSpec, Scenario, Targets};
 use crate::verdict::Outcome;
@@ -139,7 +139,7 @@ impl Goal {
                 violations.any(|v| {
                     matches!(
                         (&v.label, label),
-                        (Label::Bug, RegressionLabel::Bug)
+                        (Label::Bug { .. }, RegressionLabel::Bug)
                             | (Label::Allowed { .. }, RegressionLabel::Allowed)
                     )
                 })
@@ -171,6 +171,7 @@ fn failure_name(kind: FailureKind) -> &'static str {
     match kind {
         FailureKind::Crash => "crashed",
         FailureKind::Timeout => "timed out",
+        FailureKind::Incomplete => "incomplete",
     }
 }
 
@@ -178,6 +179,7 @@ fn failure_noun(kind: FailureKind) -> &'static str {
     match kind {
         FailureKind::Crash => "crash",
         FailureKind::Timeout => "timeout",
+        FailureKind::Incomplete => "incomplete",
     }
 }
 
@@ -262,11 +264,19 @@ impl Shrunk {
             self.original.description.trim_start()
         );
         s.regression = goal.regression(self.seed);
+        // The seed once: in [regression] when there is one, else at the top.
+        s.seed = s.regression.is_none().then_some(self.seed);
+        let recorded = if s.regression.is_some() {
+            "the seed and the violation are in [regression]"
+        } else {
+            "the seed is `seed`"
+        };
         let body = toml::to_string(&s).expect("a scenario serializes to TOML");
         format!(
-            "# Shrunk by `kafkasim shrink {from} --seed {}`: {}.\n\
-             # Every default is written out; the seed and the violation are in [regression].\n\
+            "# Shrunk by `kafkasim shrink {} --seed {}`: {}.\n\
+             # Every default is written out; {recorded}.\n\
              # Reproduce: {}\n\n{body}",
+            shell_word(from),
             self.original_seed,
             self.summary(),
             reproduce_command(file, self.seed),
@@ -678,6 +688,35 @@ mod tests {
         scenario::parse(text, "s.toml").unwrap()
     }
 
+    #[test]
+    fn a_shrunk_file_records_its_seed_once_so_that_run_replays_it_without_one() {
+        let resolved = crate::resolve::resolve(&small(), 5).unwrap();
+        assert_eq!(resolved.seed, Some(5), "resolving records the seed");
+        let shrunk = Shrunk {
+            original: resolved.clone(),
+            original_seed: 5,
+            scenario: resolved,
+            seed: 8,
+            runs: 0,
+            charged: 0,
+            exhausted: false,
+            steps: Vec::new(),
+        };
+        let violation = Goal::Violation { checker: "lost-write", label: RegressionLabel::Allowed };
+        let file =
+            scenario::parse(&shrunk.to_file(&violation, "my dir/s.toml", "out.toml"), "out.toml").unwrap();
+        assert_eq!((file.seed, file.regression.map(|r| r.seed)), (None, Some(8)));
+        let text = shrunk.to_file(&Goal::Failure(FailureKind::Crash), "my dir/s.toml", "out.toml");
+        assert!(text.starts_with("# Shrunk by `kafkasim shrink 'my dir/s.toml' --seed 5`"), "{text}");
+        assert!(text.contains("the seed is `seed`"), "{text}");
+        let file = scenario::parse(&text, "out.toml").unwrap();
+        assert_eq!(
+            (file.seed, file.regression),
+            (Some(8), None),
+            "a crash has no [regression]: the seed is on top"
+        );
+    }
+
     fn report(verdicts: &[(&'static str, Outcome, usize, usize)], failure: Option<FailureKind>) -> RunReport {
         use crate::report::CheckerVerdict;
         use crate::verdict::Modality;
@@ -698,6 +737,7 @@ mod tests {
             simulated_ms: 0,
             messages: 0,
             counts: Default::default(),
+            coverage: Default::default(),
             liveness_gap: None,
             stalls: Vec::new(),
             faults_hit_nobody: 0,
@@ -711,9 +751,10 @@ mod tests {
                     bugs,
                     allowed,
                     violations: (0..bugs)
-                        .map(|_| violation(checker, Label::Bug))
+                        .map(|_| violation(checker, Label::bug("p")))
                         .chain((0..allowed).map(|_| violation(checker, Label::allowed("why"))))
                         .collect(),
+                    nothing_to_check: None,
                 })
                 .collect(),
             reproduce: String::new(),

@@ -4,7 +4,7 @@
 //!
 //! | piece | what it is |
 //! |---|---|
-//! | [`Shard`] | `K/N`: the seeds `s` of a range with `s % N == K`, so a sweep splits across machines |
+//! | [`Shard`] | `K/N`: the seeds `s` of a [`SeedSet`] with `s % N == K`, so a sweep splits across machines |
 //! | [`SweepOptions`], [`sweep_with`] | jobs, shard, stop at the first failure, determinism check |
 //! | [`RunRecord`] | what a summary needs of one run: taken from a report, or read back from JSON |
 //! | [`Tally`], [`SweepSummary`] | runs added up in seed order; the same code merges shards exactly |
@@ -15,17 +15,18 @@
 
 use crate::budget::Limits;
 use crate::check::Counts;
+use crate::coverage::FaultCoverage;
 use crate::hash;
 use crate::history::History;
 use crate::report::RunReport;
 use crate::run::{self, FailureKind, RunFailure, RunOutput};
 use crate::scenario::{Scenario, CHECKER_NAMES};
+use crate::seeds::SeedSet;
 use crate::trace;
 use crate::verdict::{Modality, Outcome};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Instant;
@@ -71,31 +72,47 @@ impl fmt::Display for Shard {
     }
 }
 
-/// The seeds of `range` in `shard`, in order: an arithmetic progression, so that workers can
-/// take them by index.
-#[derive(Clone, Copy, Debug)]
-struct SeedPlan {
-    first: u64,
-    step: u64,
-    len: u64,
+/// The seeds of a set in `shard`, in order, so that workers can take them by index: of a range,
+/// an arithmetic progression; of a list, the list's seeds in the shard.
+#[derive(Clone, Debug)]
+enum SeedPlan {
+    Progression { first: u64, step: u64, len: u64 },
+    Listed(Arc<[u64]>),
 }
 
 impl SeedPlan {
-    fn new(range: &Range<u64>, shard: Shard) -> SeedPlan {
-        let offset = (shard.index + shard.count - range.start % shard.count) % shard.count;
-        let first = range.start.saturating_add(offset);
-        let len = if first >= range.end { 0 } else { (range.end - first - 1) / shard.count + 1 };
-        SeedPlan { first, step: shard.count, len }
+    fn new(seeds: &SeedSet, shard: Shard) -> SeedPlan {
+        match seeds {
+            SeedSet::Range(range) => {
+                let offset = (shard.index + shard.count - range.start % shard.count) % shard.count;
+                let first = range.start.saturating_add(offset);
+                let len = if first >= range.end { 0 } else { (range.end - first - 1) / shard.count + 1 };
+                SeedPlan::Progression { first, step: shard.count, len }
+            }
+            SeedSet::List(list) => {
+                SeedPlan::Listed(list.iter().copied().filter(|&s| shard.contains(s)).collect())
+            }
+        }
+    }
+
+    fn len(&self) -> u64 {
+        match self {
+            SeedPlan::Progression { len, .. } => *len,
+            SeedPlan::Listed(seeds) => seeds.len() as u64,
+        }
     }
 
     fn seed(&self, i: u64) -> u64 {
-        self.first + i * self.step
+        match self {
+            SeedPlan::Progression { first, step, .. } => first + i * step,
+            SeedPlan::Listed(seeds) => seeds[i as usize],
+        }
     }
 }
 
-/// How many seeds of `range` a sweep with `shard` runs.
-pub fn seed_count(range: &Range<u64>, shard: Option<Shard>) -> u64 {
-    SeedPlan::new(range, shard.unwrap_or(Shard::WHOLE)).len
+/// How many seeds of `seeds` a sweep with `shard` runs.
+pub fn seed_count(seeds: &SeedSet, shard: Option<Shard>) -> u64 {
+    SeedPlan::new(seeds, shard.unwrap_or(Shard::WHOLE)).len()
 }
 
 #[derive(Clone, Debug)]
@@ -112,6 +129,11 @@ pub struct SweepOptions {
     pub check_determinism: bool,
     /// Each run's absolute budget (see `budget`): the documented one unless a test wants less.
     pub limits: Limits,
+    /// Set from outside (on Ctrl-C, or when nobody reads the output any more) to stop the sweep:
+    /// no seed starts after it is set, the runs that have finished are counted (in seed order,
+    /// over any gap a run still in flight leaves), and the sweep returns without waiting for the
+    /// runs in flight, whose threads end on their own. The summary says so: `interrupted`.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Default for SweepOptions {
@@ -122,6 +144,7 @@ impl Default for SweepOptions {
             stop_on_first: false,
             check_determinism: false,
             limits: Limits::default(),
+            cancel: None,
         }
     }
 }
@@ -134,11 +157,14 @@ pub struct SeedRun {
     pub nondeterminism: Option<Nondeterminism>,
 }
 
+/// How often a sweep waiting for runs looks at its `cancel` flag.
+const CANCEL_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Runs every seed of `seeds` on `jobs` threads. `each` sees every report, in seed order.
 pub fn sweep(
     scenario: Arc<Scenario>,
     file: &str,
-    seeds: Range<u64>,
+    seeds: impl Into<SeedSet>,
     jobs: usize,
     mut each: impl FnMut(&RunReport),
 ) -> SweepSummary {
@@ -151,23 +177,24 @@ pub fn sweep(
 pub fn sweep_with(
     scenario: Arc<Scenario>,
     file: &str,
-    seeds: Range<u64>,
+    seeds: impl Into<SeedSet>,
     options: &SweepOptions,
     mut each: impl FnMut(&SeedRun),
 ) -> SweepSummary {
     let started = Instant::now();
+    let seeds = seeds.into();
     let plan = SeedPlan::new(&seeds, options.shard.unwrap_or(Shard::WHOLE));
     let next = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel::<(u64, SeedRun)>();
     let workers: Vec<_> = (0..options.jobs.max(1))
         .map(|_| {
-            let (next, stop, tx, scenario, file) =
-                (next.clone(), stop.clone(), tx.clone(), scenario.clone(), file.to_string());
+            let (next, stop, tx, scenario, file, plan) =
+                (next.clone(), stop.clone(), tx.clone(), scenario.clone(), file.to_string(), plan.clone());
             let (check, limits) = (options.check_determinism, options.limits);
             std::thread::spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= plan.len || stop.load(Ordering::Relaxed) {
+                if i >= plan.len() || stop.load(Ordering::Relaxed) {
                     break;
                 }
                 let run = run_seed(&scenario, &file, plan.seed(i), check, limits);
@@ -183,28 +210,61 @@ pub fn sweep_with(
     tally.summary.seeds = seeds;
     tally.summary.shard = options.shard;
     tally.summary.check_determinism = options.check_determinism;
+    // Counts one run; true when the sweep stops at it (`stop_on_first`).
+    let mut count = |run: SeedRun, tally: &mut Tally| {
+        let record = RunRecord::of(&run.report);
+        tally.add(&record, run.nondeterminism.as_ref());
+        each(&run);
+        if options.stop_on_first && (record.fails_sweep() || run.nondeterminism.is_some()) {
+            tally.summary.stopped_at = Some(record.seed);
+            stop.store(true, Ordering::Relaxed);
+            return true;
+        }
+        false
+    };
+    let cancelled = || options.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed));
     // Runs finish out of order; count and hand them on in seed order, so that the first failure
     // a stopped sweep reports is the lowest failing seed whatever the threads did.
     let mut pending: BTreeMap<u64, SeedRun> = BTreeMap::new();
     let mut next_index = 0;
-    'receive: for (i, run) in rx {
+    let mut interrupted = false;
+    'receive: loop {
+        if cancelled() {
+            interrupted = true;
+            break;
+        }
+        // A short wait, so that a cancel is seen within it even while a long run is in flight.
+        let (i, run) = match rx.recv_timeout(CANCEL_POLL) {
+            Ok(received) => received,
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         pending.insert(i, run);
         while let Some(run) = pending.remove(&next_index) {
             next_index += 1;
-            let record = RunRecord::of(&run.report);
-            tally.add(&record, run.nondeterminism.as_ref());
-            each(&run);
-            if options.stop_on_first && (record.fails_sweep() || run.nondeterminism.is_some()) {
-                tally.summary.stopped_at = Some(record.seed);
-                stop.store(true, Ordering::Relaxed);
+            if count(run, &mut tally) {
                 break 'receive;
             }
         }
     }
-    // The receiver is gone once we get here: a worker still running finishes its seed, fails to
-    // send it, and ends.
-    for w in workers {
-        w.join().expect("sweep worker");
+    if interrupted {
+        stop.store(true, Ordering::Relaxed);
+        // What finished counts, gaps or not; what is still running does not.
+        pending.extend(rx.try_iter());
+        for (_, run) in pending {
+            if count(run, &mut tally) {
+                break;
+            }
+        }
+        tally.summary.interrupted = tally.summary.stopped_at.is_none() && tally.summary.runs < plan.len();
+        // Not joined: a worker still running finishes its seed, fails to send it, and ends.
+        drop(workers);
+    } else {
+        // The receiver is gone once we get here: a worker still running finishes its seed, fails to
+        // send it, and ends.
+        for w in workers {
+            w.join().expect("sweep worker");
+        }
     }
     let mut summary = tally.finish();
     let elapsed_s = started.elapsed().as_secs_f64();
@@ -244,6 +304,8 @@ pub struct RunRecord {
     pub passed: bool,
     pub failure: Option<RunFailure>,
     pub counts: Counts,
+    #[serde(default)]
+    pub coverage: FaultCoverage,
     pub verdicts: Vec<VerdictRecord>,
     pub reproduce: String,
 }
@@ -266,6 +328,7 @@ impl RunRecord {
             passed: report.passed,
             failure: report.failure.clone(),
             counts: report.counts.clone(),
+            coverage: report.coverage,
             verdicts: report
                 .verdicts
                 .iter()
@@ -295,6 +358,9 @@ pub struct CheckerTally {
     pub runs_with_allowed: u64,
     /// Runs the checker failed.
     pub failed_runs: u64,
+    /// Runs in which the checker had nothing to examine (no record read, no leader elected).
+    #[serde(default)]
+    pub runs_with_nothing_to_check: u64,
 }
 
 /// Why a listed seed failed, the gravest reason first.
@@ -304,6 +370,7 @@ pub enum SeedFailure {
     Nondeterminism,
     Crash,
     Timeout,
+    Incomplete,
     Violation,
 }
 
@@ -320,8 +387,8 @@ pub struct FailedSeed {
 pub struct SweepSummary {
     pub scenario: String,
     pub file: String,
-    /// The seed range swept (a shard runs only its part of it).
-    pub seeds: Range<u64>,
+    /// The seeds swept (a shard runs only its part of them).
+    pub seeds: SeedSet,
     pub shard: Option<Shard>,
     /// On a summary `merge` combined: the shards it combined. Empty on a sweep's own summary.
     #[serde(default)]
@@ -332,11 +399,17 @@ pub struct SweepSummary {
     pub passed: u64,
     pub crashed: u64,
     pub timed_out: u64,
+    /// Runs whose final read did not reach every partition's end.
+    #[serde(default)]
+    pub incomplete: u64,
     /// Seeds whose two runs disagreed (with `check_determinism`).
     pub nondeterministic: u64,
     pub checkers: BTreeMap<String, CheckerTally>,
     /// The workload's outcomes over every run together.
     pub totals: Counts,
+    /// Fault coverage over every run together.
+    #[serde(default)]
+    pub coverage: FaultCoverage,
     /// Expected anomalies no seed showed.
     pub missing_expected: Vec<String>,
     /// The first failing seeds, with the command that reproduces each.
@@ -345,6 +418,10 @@ pub struct SweepSummary {
     pub nondeterminism: Vec<Nondeterminism>,
     /// Set when the sweep stopped at its first failing run: that run's seed.
     pub stopped_at: Option<u64>,
+    /// The sweep was cancelled (Ctrl-C) before every seed had run: the counts are of the runs
+    /// that finished, and expected anomalies are not judged.
+    #[serde(default)]
+    pub interrupted: bool,
     /// Wall time and rate of the sweep itself; absent (null) on a merged summary.
     pub elapsed_s: Option<f64>,
     pub seeds_per_s: Option<f64>,
@@ -357,6 +434,7 @@ pub enum SweepVerdict {
     Nondeterministic,
     Crashed,
     TimedOut,
+    Incomplete,
     Violated,
     Passed,
 }
@@ -373,6 +451,8 @@ impl SweepSummary {
             SweepVerdict::Crashed
         } else if self.timed_out > 0 {
             SweepVerdict::TimedOut
+        } else if self.incomplete > 0 {
+            SweepVerdict::Incomplete
         } else if !self.ok() {
             SweepVerdict::Violated
         } else {
@@ -397,7 +477,7 @@ impl Tally {
         let summary = SweepSummary {
             scenario: scenario.to_string(),
             file: file.to_string(),
-            seeds: 0..0,
+            seeds: SeedSet::Range(0..0),
             shard: None,
             merged_shards: Vec::new(),
             check_determinism: false,
@@ -405,16 +485,19 @@ impl Tally {
             passed: 0,
             crashed: 0,
             timed_out: 0,
+            incomplete: 0,
             nondeterministic: 0,
             checkers: modalities
                 .into_iter()
                 .map(|(c, m)| (c, CheckerTally { modality: Some(m), ..CheckerTally::default() }))
                 .collect(),
             totals: Counts::default(),
+            coverage: FaultCoverage::default(),
             missing_expected: Vec::new(),
             failures: Vec::new(),
             nondeterminism: Vec::new(),
             stopped_at: None,
+            interrupted: false,
             elapsed_s: None,
             seeds_per_s: None,
         };
@@ -430,10 +513,12 @@ impl Tally {
         let summary = &mut self.summary;
         summary.runs += 1;
         summary.totals.add(&run.counts);
+        summary.coverage.add(&run.coverage);
         let kind = run.failure.as_ref().map(|f| f.kind);
         match kind {
             Some(FailureKind::Crash) => summary.crashed += 1,
             Some(FailureKind::Timeout) => summary.timed_out += 1,
+            Some(FailureKind::Incomplete) => summary.incomplete += 1,
             None => {}
         }
         if let Some(n) = nondeterminism {
@@ -448,6 +533,7 @@ impl Tally {
                     (Some(_), _) => SeedFailure::Nondeterminism,
                     (None, Some(FailureKind::Crash)) => SeedFailure::Crash,
                     (None, Some(FailureKind::Timeout)) => SeedFailure::Timeout,
+                    (None, Some(FailureKind::Incomplete)) => SeedFailure::Incomplete,
                     (None, None) => SeedFailure::Violation,
                 };
                 summary.failures.push(FailedSeed {
@@ -471,6 +557,7 @@ impl Tally {
             t.runs_with_bug += u64::from(v.bugs > 0);
             t.runs_with_allowed += u64::from(v.allowed > 0);
             t.failed_runs += u64::from(v.outcome == Outcome::Failed);
+            t.runs_with_nothing_to_check += u64::from(v.outcome == Outcome::NothingToCheck);
             if v.outcome == Outcome::Found {
                 self.found.insert(v.checker.clone());
             }
@@ -478,9 +565,10 @@ impl Tally {
     }
 
     /// The summary. Expected anomalies are judged only over a sweep that ran to the end: one
-    /// that stopped early has failed already, and its missing anomalies say nothing.
+    /// that stopped early has failed already, and one interrupted did not see every seed, so
+    /// their missing anomalies say nothing.
     pub fn finish(mut self) -> SweepSummary {
-        if self.summary.stopped_at.is_none() {
+        if self.summary.stopped_at.is_none() && !self.summary.interrupted {
             self.summary.missing_expected = self
                 .summary
                 .checkers
@@ -528,9 +616,12 @@ pub fn first_difference(a: &History, b: &History) -> Option<EventDifference> {
     Some(EventDifference { index, first: render(a), second: render(b) })
 }
 
-/// The command that checks one seed's determinism again.
+/// The command that checks one seed's determinism again, ready to paste into a shell.
 pub fn recheck_command(file: &str, seed: u64) -> String {
-    format!("cargo run --release -- sweep {file} --seeds {seed}..{} --check-determinism", seed + 1)
+    format!(
+        "cargo run --release -- sweep {} --seeds {seed}..={seed} --check-determinism",
+        crate::report::shell_word(file),
+    )
 }
 
 fn ending(result: &Result<RunOutput, RunFailure>) -> String {
@@ -539,6 +630,7 @@ fn ending(result: &Result<RunOutput, RunFailure>) -> String {
         Err(f) => match f.kind {
             FailureKind::Crash => format!("crashed: {}", f.message),
             FailureKind::Timeout => format!("timed out: {}", f.message),
+            FailureKind::Incomplete => format!("incomplete: {}", f.message),
         },
     }
 }
@@ -607,7 +699,7 @@ impl SweepSummary {
     pub fn render_text(&self) -> String {
         use std::fmt::Write;
         let mut s = String::new();
-        let mut what = format!("seeds {}..{}", self.seeds.start, self.seeds.end);
+        let mut what = format!("seeds {}", self.seeds.short());
         if let Some(shard) = self.shard {
             let _ = write!(what, " shard {shard}");
         }
@@ -620,6 +712,9 @@ impl SweepSummary {
             "{} ({}), {what}: {} runs, {} passed, {} crashed, {} timed out",
             self.scenario, self.file, self.runs, self.passed, self.crashed, self.timed_out
         );
+        if self.incomplete > 0 {
+            let _ = write!(s, ", {} incomplete", self.incomplete);
+        }
         if self.check_determinism {
             let _ = write!(s, ", {} nondeterministic", self.nondeterministic);
         }
@@ -642,6 +737,18 @@ impl SweepSummary {
             percent(t.lost),
             t.duplicated
         );
+        if self.coverage.faults > 0 {
+            let _ = writeln!(s, "  {}", self.coverage.describe());
+        }
+        if self.coverage.mostly_missed() {
+            let _ = writeln!(
+                s,
+                "  warning: {} of {} faults hit nobody: their targets rarely name a node when they fire, \
+                 so these runs test little (see the runs' \"hit nobody\" lines)",
+                self.coverage.hit_nobody(),
+                self.coverage.faults
+            );
+        }
         let shown: Vec<_> = self
             .checkers
             .iter()
@@ -665,6 +772,18 @@ impl SweepSummary {
                 name, modality, t.runs_with_bug, t.runs_with_allowed, t.failed_runs
             );
         }
+        let idle: Vec<String> = self
+            .checkers
+            .iter()
+            .filter(|(_, t)| t.runs_with_nothing_to_check > 0)
+            .map(|(name, t)| match t.runs_with_nothing_to_check == self.runs {
+                true => format!("{name} (every run)"),
+                false => format!("{name} ({} runs)", t.runs_with_nothing_to_check),
+            })
+            .collect();
+        if !idle.is_empty() {
+            let _ = writeln!(s, "  nothing to check: {}", idle.join(", "));
+        }
         for c in &self.missing_expected {
             let _ = writeln!(s, "  expected {c} in at least one seed: not found");
         }
@@ -672,6 +791,15 @@ impl SweepSummary {
             let _ = writeln!(
                 s,
                 "  stopped early (--stop-on-first) at seed {seed}, the first failing seed; seeds after it not counted"
+            );
+        }
+        if self.interrupted {
+            let _ = writeln!(
+                s,
+                "  interrupted after {} of {} seeds: a partial summary; the seeds not run are not counted, and \
+                 expected anomalies are not judged",
+                self.runs,
+                self.seed_count()
             );
         }
         for n in &self.nondeterminism {
@@ -694,13 +822,24 @@ impl SweepSummary {
                 SeedFailure::Nondeterminism => "nondeterministic".to_string(),
                 SeedFailure::Crash => "crashed".to_string(),
                 SeedFailure::Timeout => "timed out".to_string(),
+                SeedFailure::Incomplete => "incomplete".to_string(),
                 SeedFailure::Violation => format!("failed {}", f.checkers.join(", ")),
             };
             let _ = writeln!(s, "    seed {} {why}: {}", f.seed, f.reproduce);
         }
-        let _ =
-            writeln!(s, "  sweep: {}", if self.verdict() == SweepVerdict::Passed { "pass" } else { "FAIL" });
+        let verdict = match (self.interrupted, self.verdict() == SweepVerdict::Passed) {
+            (false, true) => "pass",
+            (false, false) => "FAIL",
+            (true, true) => "partial, no failure so far",
+            (true, false) => "partial, FAIL so far",
+        };
+        let _ = writeln!(s, "  sweep: {verdict}");
         s
+    }
+
+    /// How many seeds the sweep was to run: those of its seed set in its shard.
+    pub fn seed_count(&self) -> u64 {
+        seed_count(&self.seeds, self.shard)
     }
 }
 
@@ -728,21 +867,26 @@ mod tests {
     }
 
     #[test]
-    fn shards_partition_a_range() {
-        for range in [0..10, 3..17, 5..6, 7..7, 100..101] {
+    fn shards_partition_a_range_or_a_list() {
+        let sets: Vec<(SeedSet, Vec<u64>)> = [0..10, 3..17, 5..6, 7..7, 100..101]
+            .into_iter()
+            .map(|r| (SeedSet::Range(r.clone()), r.collect()))
+            .chain([(SeedSet::List(vec![3, 17, 42, 43, 1000]), vec![3, 17, 42, 43, 1000])])
+            .collect();
+        for (set, all_seeds) in sets {
             for count in 1..6 {
                 let mut all = Vec::new();
                 for index in 0..count {
                     let s = Shard { index, count };
-                    let plan = SeedPlan::new(&range, s);
-                    let seeds: Vec<u64> = (0..plan.len).map(|i| plan.seed(i)).collect();
-                    let expected: Vec<u64> = range.clone().filter(|&x| s.contains(x)).collect();
-                    assert_eq!(seeds, expected, "{range:?} shard {s}");
-                    assert_eq!(seed_count(&range, Some(s)), expected.len() as u64);
+                    let plan = SeedPlan::new(&set, s);
+                    let seeds: Vec<u64> = (0..plan.len()).map(|i| plan.seed(i)).collect();
+                    let expected: Vec<u64> = all_seeds.iter().copied().filter(|&x| s.contains(x)).collect();
+                    assert_eq!(seeds, expected, "{set} shard {s}");
+                    assert_eq!(seed_count(&set, Some(s)), expected.len() as u64);
                     all.extend(seeds);
                 }
                 all.sort();
-                assert_eq!(all, range.clone().collect::<Vec<_>>(), "{range:?} in {count} shards");
+                assert_eq!(all, all_seeds, "{set} in {count} shards");
             }
         }
     }
@@ -791,7 +935,7 @@ mod tests {
         assert_eq!(n.difference.as_ref().map(|d| d.index), Some(1));
         assert!(n.first_run.starts_with("history ") && n.first_run != n.second_run, "{n:?}");
         assert_eq!(n.reproduce, "cargo run --release -- run s.toml --seed 9");
-        assert_eq!(n.recheck, "cargo run --release -- sweep s.toml --seeds 9..10 --check-determinism");
+        assert_eq!(n.recheck, "cargo run --release -- sweep s.toml --seeds 9..=9 --check-determinism");
         let rendered = n.render();
         assert!(rendered.contains("seed 9 is NOT deterministic") && rendered.contains("#1"), "{rendered}");
 
@@ -810,6 +954,7 @@ mod tests {
             passed: outcome != Outcome::Failed && failure.is_none(),
             failure: failure.map(|kind| RunFailure { kind, message: "m".into() }),
             counts: Counts { sent: 10, acked: 9, ..Counts::default() },
+            coverage: FaultCoverage { faults: 3, hit_a_node: 1, hit_a_leader_with_writes_in_flight: 1 },
             verdicts: if failure.is_some() {
                 Vec::new()
             } else {
@@ -833,14 +978,37 @@ mod tests {
         tally.add(&record(1, Outcome::Failed, None), None);
         tally.add(&record(2, Outcome::Quiet, Some(FailureKind::Crash)), None);
         tally.add(&record(3, Outcome::Quiet, Some(FailureKind::Timeout)), None);
+        tally.add(&record(4, Outcome::Quiet, Some(FailureKind::Incomplete)), None);
         let summary = tally.finish();
-        assert_eq!((summary.runs, summary.passed, summary.crashed, summary.timed_out), (4, 1, 1, 1));
-        assert_eq!(summary.totals.sent, 40);
+        assert_eq!(
+            (summary.runs, summary.passed, summary.crashed, summary.timed_out, summary.incomplete),
+            (5, 1, 1, 1, 1)
+        );
+        assert_eq!(summary.totals.sent, 50);
+        assert_eq!(
+            summary.coverage,
+            FaultCoverage { faults: 15, hit_a_node: 5, hit_a_leader_with_writes_in_flight: 5 }
+        );
+        let text = summary.render_text();
+        assert!(text.contains("  15 faults: 5 hit a node, 5 hit a leader with writes in flight\n"), "{text}");
+        assert!(text.contains("warning: 10 of 15 faults hit nobody"), "{text}");
         assert_eq!(summary.checkers["lost-write"].failed_runs, 1);
         let listed: Vec<(u64, SeedFailure)> = summary.failures.iter().map(|f| (f.seed, f.failure)).collect();
-        assert_eq!(listed, [(1, SeedFailure::Violation), (2, SeedFailure::Crash), (3, SeedFailure::Timeout)]);
+        assert_eq!(
+            listed,
+            [
+                (1, SeedFailure::Violation),
+                (2, SeedFailure::Crash),
+                (3, SeedFailure::Timeout),
+                (4, SeedFailure::Incomplete)
+            ]
+        );
         assert_eq!(summary.failures[0].checkers, ["lost-write"]);
         assert_eq!(summary.verdict(), SweepVerdict::Crashed);
+        let mut incomplete = Tally::new("s", "s.toml", BTreeMap::new());
+        incomplete.add(&record(0, Outcome::Quiet, None), None);
+        incomplete.add(&record(1, Outcome::Quiet, Some(FailureKind::Incomplete)), None);
+        assert_eq!(incomplete.finish().verdict(), SweepVerdict::Incomplete, "never a pass");
     }
 
     #[test]

@@ -102,6 +102,9 @@ fn describe_replica(history: &History, e: &ReplicaEvent) -> String {
             format!("{tp} hw {high_watermark}{}", if *leader { " (leader)" } else { "" })
         }
         ReplicaEvent::Truncated { tp, from, to } => format!("truncated {tp} from {from} to {to}"),
+        ReplicaEvent::LostUnflushed { tp, from, to } => {
+            format!("power loss took {tp} offsets {to}..{from} (unflushed)")
+        }
         ReplicaEvent::Recovered { log_end_offsets } => {
             let logs: Vec<String> =
                 log_end_offsets.iter().map(|(tp, end, hw)| format!("{tp} end {end} hw {hw}")).collect();

@@ -48,6 +48,9 @@ impl Modality {
 pub enum Outcome {
     /// Nothing reported, nothing expected.
     Quiet,
+    /// Nothing reported because there was nothing to examine (no record read, no leader
+    /// elected): silence that proves nothing.
+    NothingToCheck,
     /// Reported, and the scenario tolerates it.
     Observed,
     /// Reported, as the scenario expects.
@@ -59,7 +62,8 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn judge(modality: Modality, violations: &[Violation]) -> Outcome {
+    /// `nothing_to_check`: the checker had nothing to examine (its violations are then empty).
+    pub fn judge(modality: Modality, violations: &[Violation], nothing_to_check: bool) -> Outcome {
         let any = !violations.is_empty();
         let bug = violations.iter().any(|v| v.label.is_bug());
         match modality {
@@ -69,6 +73,7 @@ impl Outcome {
             Modality::Expected => Outcome::Missing,
             Modality::Promised if bug => Outcome::Failed,
             Modality::Promised if any => Outcome::Observed,
+            _ if nothing_to_check => Outcome::NothingToCheck,
             _ => Outcome::Quiet,
         }
     }
@@ -76,10 +81,26 @@ impl Outcome {
     pub fn name(self) -> &'static str {
         match self {
             Outcome::Quiet => "ok",
+            Outcome::NothingToCheck => "nothing",
             Outcome::Observed => "observed",
             Outcome::Found => "found",
             Outcome::Missing => "MISSING",
             Outcome::Failed => "FAILED",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checker_with_nothing_to_check_is_never_ok_and_never_shows_an_expected_anomaly() {
+        for modality in [Modality::Never, Modality::Observe, Modality::Promised] {
+            assert_eq!(Outcome::judge(modality, &[], true), Outcome::NothingToCheck, "{modality:?}");
+            assert_eq!(Outcome::judge(modality, &[], false), Outcome::Quiet, "{modality:?}");
+        }
+        assert_eq!(Outcome::judge(Modality::Expected, &[], true), Outcome::Missing);
+        assert_eq!(Outcome::NothingToCheck.name(), "nothing");
     }
 }

@@ -13,6 +13,11 @@ const CONSUMER: NodeId = NodeId(2000);
 
 /// Runs the small cluster with `faults` (TOML `[[faults]]` tables) for seed 0.
 fn run(name: &str, duration_ms: Millis, faults: &str) -> History {
+    run_at_rate(name, duration_ms, 20, faults)
+}
+
+/// As `run`, with the producer sending `messages_per_sec`; `faults` may set `[network]` too.
+fn run_at_rate(name: &str, duration_ms: Millis, messages_per_sec: u32, faults: &str) -> History {
     let source = format!(
         r#"
 name = "{name}"
@@ -29,7 +34,7 @@ min_insync_replicas = 2
 topic = "orders"
 acks = "all"
 messages = 3_000
-messages_per_sec = 20
+messages_per_sec = {messages_per_sec}
 
 {faults}
 "#
@@ -115,6 +120,46 @@ target = "broker-1"
     );
     let ack = first_after(&h, PRODUCER, 10_100, is_ack).expect("the producer is acknowledged again");
     assert!((39_000..45_000).contains(&ack), "first ack after the pause at {ack} ms");
+}
+
+/// Crash, power loss and pause of the leader with an ack on the wire: the "ack sent, then the leader
+/// dies" window. At a fixed 5 ms latency and 40 sends a second, an ack is on the wire for a few of
+/// every 25 ms; each fault is tried at every millisecond of one such stretch. The producer reads
+/// every ack the leader had sent (none later than one latency after the fault), and each is true:
+/// its record is in the final log.
+#[test]
+fn an_ack_on_the_wire_when_the_leader_stops_reaches_the_producer() {
+    for fault in ["crash", "power-loss", "pause"] {
+        let mut caught = Vec::new();
+        for at in 10_000..10_025 {
+            let faults = format!(
+                "[network]\nlatency_min_ms = 5\nlatency_max_ms = 5\n\n\
+                 [[faults]]\nat_ms = {at}\nfault = \"{fault}\"\ntarget = \"broker-1\"\n"
+            );
+            let h = run_at_rate("ack-on-the-wire", 20_000, 40, &faults);
+            let read: Vec<u64> = h
+                .events
+                .iter()
+                .flat_map(|e| match &e.op {
+                    Op::FinalRead { records, .. } => records.iter().map(|r| r.value).collect(),
+                    _ => Vec::new(),
+                })
+                .collect();
+            for e in
+                h.events.iter().filter(|e| e.node == PRODUCER && (at + 1..at + 1_000).contains(&e.time_ms))
+            {
+                if let Op::SendOk { value, broker: BROKER_1, .. } = e.op {
+                    assert!(e.time_ms <= at + 5, "{fault} at {at}: an ack from broker-1 at {} ms", e.time_ms);
+                    assert!(
+                        read.contains(&value),
+                        "{fault} at {at}: acked value {value} is not in the final log"
+                    );
+                    caught.push(at);
+                }
+            }
+        }
+        assert!(!caught.is_empty(), "{fault}: no ack was on the wire at any of 25 instants");
+    }
 }
 
 /// Partition: the same silence across the cut.

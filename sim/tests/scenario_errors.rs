@@ -288,6 +288,29 @@ fn empty_name_or_description() {
 }
 
 #[test]
+fn control_characters_in_name_or_description() {
+    let name = |n: &str| BASE.replace("name = \"t\"", &format!("name = \"{n}\""));
+    check(
+        &name("red\\u001b[31m"),
+        Some(1),
+        Some("name"),
+        "control character U+001B; expected printable text",
+    );
+    check(&name("two\\nlines"), Some(1), Some("name"), "\"two\\nlines\" holds the control character U+000A");
+    check(&name("del\\u007f"), Some(1), Some("name"), "U+007F");
+    let description = |d: &str| BASE.replace("description = \"d\"", &format!("description = \"{d}\""));
+    check(
+        &description("bell\\u0007"),
+        Some(2),
+        Some("description"),
+        "U+0007; expected printable text (lines",
+    );
+    // Lines and tabs are a description's own, and any printable character is fine.
+    scenario::parse(&description("one\\n\\ttwo\\r\\n"), "t.toml").unwrap();
+    scenario::parse(&name("заказы → ✓"), "t.toml").unwrap();
+}
+
+#[test]
 fn zero_durations() {
     check(&top("duration_ms = 0\n"), Some(1), Some("duration_ms"), "duration_ms is 0; expected at least 1");
     check(&top("liveness_timeout_ms = 0\n"), Some(1), Some("liveness_timeout_ms"), "expected at least 1");
@@ -753,12 +776,11 @@ fn packet_loss_rates_outside_zero_to_below_one() {
     );
 }
 
-/// Lost packets are retransmitted until they get through: at a loss rate of 1 nothing ever
-/// arrives, so 1 is refused wherever a loss rate is given.
+/// At a loss rate of 1 every transmission is lost, so 1 is refused wherever a loss rate is given.
 #[test]
 fn a_packet_loss_rate_of_one_is_refused_everywhere() {
     let why = "rate 1 is not a packet loss probability below 1; expected a number from 0 up to, but not \
-               including, 1 (lost packets are retransmitted: at 1 nothing would ever arrive)";
+               including, 1 (at 1 every transmission would be lost)";
     check(&with("[network]\npacket_loss_rate = 1.0\n"), Some(8), Some("network.packet_loss_rate"), why);
     check(
         &with("[[faults]]\nat_ms = 1\nfault = \"packet-loss\"\nrate = 1\n"),

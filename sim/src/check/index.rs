@@ -3,7 +3,7 @@
 
 use crate::history::{History, Op, ReadRecord};
 use broker::types::{Millis, NodeId, Offset, TopicPartition};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How a send ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,6 +118,18 @@ impl<'a> FinalReads<'a> {
     }
 
     /// `None` when the partition was never read at the end (the cluster did not converge).
+    /// The partitions that have a final read, without indexing their records.
+    pub fn of_partitions(history: &'a History) -> BTreeSet<&'a TopicPartition> {
+        history
+            .events
+            .iter()
+            .filter_map(|e| match &e.op {
+                Op::FinalRead { tp, .. } => Some(tp),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn get(&self, tp: &TopicPartition) -> Option<&FinalRead<'a>> {
         self.by_tp.get(tp)
     }

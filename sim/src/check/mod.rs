@@ -20,9 +20,12 @@
 //! keeps its state in `BTreeMap`s.
 
 mod duplicate;
+pub mod facts;
 mod inconsistent_offsets;
 pub mod index;
 pub mod judgement;
+#[cfg(test)]
+mod judgement_props;
 mod liveness;
 mod lost_write;
 mod monotonic_epoch;
@@ -89,13 +92,19 @@ pub struct Violation {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "label", rename_all = "kebab-case")]
 pub enum Label {
-    Bug,
+    /// `promise`: what the configuration promised, which the violation broke.
+    Bug { promise: String },
+    /// `reason`: the setting that gives the promise up, and the event that took this record.
     Allowed { reason: String },
 }
 
 impl Label {
     pub fn is_bug(&self) -> bool {
-        matches!(self, Label::Bug)
+        matches!(self, Label::Bug { .. })
+    }
+
+    pub fn bug(promise: impl Into<String>) -> Label {
+        Label::Bug { promise: promise.into() }
     }
 
     pub fn allowed(reason: impl Into<String>) -> Label {
@@ -106,7 +115,7 @@ impl Label {
 impl fmt::Display for Label {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Label::Bug => f.write_str("bug"),
+            Label::Bug { .. } => f.write_str("bug"),
             Label::Allowed { reason } => write!(f, "allowed: {reason}"),
         }
     }
@@ -124,6 +133,9 @@ pub trait Checker {
     fn name(&self) -> &'static str;
     /// Every violation in the history, labelled, in a deterministic order.
     fn check(&self, input: &CheckInput) -> Vec<Violation>;
+    /// Why the checker had nothing to examine in this history ("no record was read"), if so:
+    /// its silence then proves nothing, and the report says so instead of "ok".
+    fn nothing_to_check(&self, input: &CheckInput) -> Option<&'static str>;
 }
 
 /// Every checker, in the order of `scenario::CHECKER_NAMES`.
@@ -142,9 +154,23 @@ pub fn all_checkers() -> Vec<Box<dyn Checker>> {
     ]
 }
 
-/// Runs every checker; the map has an entry for each, empty when it found nothing.
-pub fn check_all(input: &CheckInput) -> BTreeMap<&'static str, Vec<Violation>> {
-    all_checkers().iter().map(|c| (c.name(), c.check(input))).collect()
+/// What one checker made of one history.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Checked {
+    pub violations: Vec<Violation>,
+    /// Set when the checker had nothing to examine: why.
+    pub nothing_to_check: Option<&'static str>,
+}
+
+/// Runs every checker; the map has an entry for each.
+pub fn check_all(input: &CheckInput) -> BTreeMap<&'static str, Checked> {
+    all_checkers()
+        .iter()
+        .map(|c| {
+            let checked = Checked { violations: c.check(input), nothing_to_check: c.nothing_to_check(input) };
+            (c.name(), checked)
+        })
+        .collect()
 }
 
 /// What happened to the workload, for summaries and comparison tables.
@@ -234,7 +260,38 @@ mod tests {
             names.sort();
             names
         });
-        assert!(all.values().all(Vec::is_empty), "{all:?}");
+        assert!(all.values().all(|c| c.violations.is_empty()), "{all:?}");
+        // An acknowledged write read back, one record read, and a converged cluster: lost-write,
+        // nonmonotonic-send, duplicate, inconsistent-offsets, liveness and progress had something
+        // to examine.
+        let examined: Vec<&str> =
+            all.iter().filter(|(_, c)| c.nothing_to_check.is_none()).map(|(&name, _)| name).collect();
+        assert_eq!(
+            examined,
+            ["duplicate", "inconsistent-offsets", "liveness", "lost-write", "nonmonotonic-send", "progress"]
+        );
+    }
+
+    #[test]
+    fn an_empty_history_gives_every_checker_but_liveness_nothing_to_check() {
+        let run = Run::new();
+        let all = check_all(&run.input());
+        let reasons: Vec<(&str, Option<&str>)> = all.iter().map(|(&n, c)| (n, c.nothing_to_check)).collect();
+        assert_eq!(
+            reasons,
+            [
+                ("duplicate", Some("no record was read")),
+                ("inconsistent-offsets", Some("no record was read")),
+                ("liveness", None),
+                ("lost-write", Some("no acknowledged write to a partition read to its end")),
+                ("monotonic-epoch", Some("no leader was elected")),
+                ("monotonic-hw", Some("no leader reported a high watermark")),
+                ("nonmonotonic-send", Some("no acknowledged write")),
+                ("progress", Some("the run ended before its liveness phase did")),
+                ("replica-divergence", Some("no two replicas of a partition were sampled together")),
+                ("single-leader-per-epoch", Some("no leader was elected")),
+            ]
+        );
     }
 
     #[test]
@@ -283,8 +340,9 @@ mod tests {
         assert_eq!(json["reason"], "acks=1 acknowledges before replication");
         assert_eq!(json["tp"]["topic"], "orders");
         assert_eq!(v.to_string(), "lost-write (allowed: acks=1 acknowledges before replication): m");
-        let bug = serde_json::to_value(Violation { label: Label::Bug, ..v }).unwrap();
+        let bug = serde_json::to_value(Violation { label: Label::bug("p"), ..v }).unwrap();
         assert_eq!(bug["label"], "bug");
         assert!(bug.get("reason").is_none());
+        assert_eq!(bug["promise"], "p");
     }
 }

@@ -6,7 +6,8 @@
 //! `LeaderElected` epochs for a partition must strictly increase: every election bumps the epoch.
 //! Each event is compared with the highest epoch seen before it.
 
-use super::judgement::{Anomaly, Facts};
+use super::facts::Facts;
+use super::judgement::Anomaly;
 use super::{CheckInput, Checker, Violation};
 use crate::history::Op;
 use broker::effect::ReplicaEvent;
@@ -15,13 +16,28 @@ use std::collections::BTreeMap;
 
 pub struct MonotonicEpoch;
 
+/// What a violation breaks.
+const PROMISE: &str = "a partition's leader epoch never goes back, on a broker or at the controller";
+
 impl Checker for MonotonicEpoch {
     fn name(&self) -> &'static str {
         "monotonic-epoch"
     }
 
+    fn nothing_to_check(&self, input: &CheckInput) -> Option<&'static str> {
+        let elected = input.history.events.iter().any(|e| {
+            matches!(
+                e.op,
+                Op::Replica(
+                    ReplicaEvent::LeaderElected { leader: Some(_), .. } | ReplicaEvent::BecameLeader { .. }
+                )
+            )
+        });
+        (!elected).then_some("no leader was elected")
+    }
+
     fn check(&self, input: &CheckInput) -> Vec<Violation> {
-        let label = Facts::of(input).judge(&Anomaly::ReplicaState);
+        let label = Facts::of(input).judge(&Anomaly::ReplicaState { promise: PROMISE });
         let mut broker_max: BTreeMap<(NodeId, &TopicPartition), (Epoch, Millis)> = BTreeMap::new();
         let mut elected_max: BTreeMap<&TopicPartition, (Epoch, Millis)> = BTreeMap::new();
         let mut violations = Vec::new();
@@ -88,7 +104,6 @@ impl Checker for MonotonicEpoch {
 mod tests {
     use super::*;
     use crate::check::testkit::{messages, Run};
-    use crate::check::Label;
 
     #[test]
     fn fires_when_a_brokers_epoch_goes_back_across_a_restart() {
@@ -98,7 +113,7 @@ mod tests {
         run.at(9_000).became_follower("broker-1", "orders/0", 3, "broker-2");
         let violations = run.check(&MonotonicEpoch);
         assert_eq!(violations.len(), 1);
-        assert_eq!(violations[0].label, Label::Bug);
+        assert!(violations[0].label.is_bug(), "{:?}", violations[0].label);
         assert_eq!(violations[0].time_ms, Some(9_000));
         assert_eq!(
             messages(&violations),

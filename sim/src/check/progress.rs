@@ -42,6 +42,16 @@ impl Checker for Progress {
         "progress"
     }
 
+    fn nothing_to_check(&self, input: &CheckInput) -> Option<&'static str> {
+        if input.layout.producers.is_empty() && input.layout.consumers.is_empty() {
+            Some("no producer or consumer")
+        } else if liveness_end(input).is_none() {
+            Some("the run ended before its liveness phase did")
+        } else {
+            None
+        }
+    }
+
     fn check(&self, input: &CheckInput) -> Vec<Violation> {
         let mut violations = unfinished_producers(input);
         violations.extend(unfinished_consumers(input));
@@ -264,7 +274,10 @@ fn stalls_over_bound(input: &CheckInput) -> Vec<Violation> {
         );
         violations.push(Violation {
             checker: "progress",
-            label: Label::Bug,
+            label: Label::bug(format!(
+                "the scenario bounds {}'s stalls during the fault phase at max_stall_ms ({bound} ms)",
+                client.client
+            )),
             message,
             time_ms: Some(longest.from_ms),
             tp: Some(longest.tp.clone()),
@@ -558,6 +571,14 @@ mod tests {
     use super::*;
     use crate::check::testkit::{messages, Run};
 
+    fn unfinished_bug() -> Label {
+        Label::bug(
+            "once the faults heal and the cluster converges, every producer resolves every send and every \
+             consumer reads each of its partitions to the high watermark within liveness_timeout_ms \
+             (60000 ms)",
+        )
+    }
+
     fn client<'a>(stalls: &'a [ClientStalls], name: &str) -> &'a ClientStalls {
         stalls.iter().find(|c| c.client == name).expect("a client")
     }
@@ -573,7 +594,7 @@ mod tests {
         run.info(2).fail(3);
         let violations = run.check(&Progress);
         assert_eq!(violations.len(), 1);
-        assert_eq!(violations[0].label, Label::Bug);
+        assert_eq!(violations[0].label, unfinished_bug());
         assert_eq!(violations[0].time_ms, Some(120_000));
         assert_eq!(violations[0].tp, Some(TopicPartition::new("orders", 0)));
         assert_eq!(
@@ -611,7 +632,7 @@ mod tests {
         run.converged();
         let violations = run.check(&Progress);
         assert_eq!(violations.len(), 1);
-        assert_eq!(violations[0].label, Label::Bug);
+        assert_eq!(violations[0].label, unfinished_bug());
         assert_eq!(violations[0].tp, Some(TopicPartition::new("orders", 0)));
         assert_eq!(
             messages(&violations),
@@ -642,19 +663,22 @@ mod tests {
         assert_eq!(
             labels,
             [
-                &Label::allowed("orders/0 had no leader when the liveness phase ended; liveness reports it"),
                 &Label::allowed(
-                    "the cluster did not converge within the liveness bound; liveness reports it"
+                    "the controller left orders/0 without a leader in epoch 3 at 1000 ms, and the cluster did \
+                     not converge within liveness_timeout_ms (60000 ms); liveness reports it"
                 ),
                 &Label::allowed(
-                    "the cluster did not converge within the liveness bound; liveness reports it"
+                    "the cluster did not converge within liveness_timeout_ms (60000 ms); liveness reports it"
+                ),
+                &Label::allowed(
+                    "the cluster did not converge within liveness_timeout_ms (60000 ms); liveness reports it"
                 ),
             ]
         );
         // Once converged, the same leftovers are bugs.
         let mut converged = Run::new();
         converged.send("producer-1", "orders/0", 1).healed().converged();
-        assert_eq!(converged.check(&Progress)[0].label, Label::Bug);
+        assert_eq!(converged.check(&Progress)[0].label, unfinished_bug());
     }
 
     #[test]
@@ -664,7 +688,7 @@ mod tests {
         assert_eq!(
             run.check(&Progress)[0].label,
             Label::allowed(
-                "its request timeout (60000 ms) is not shorter than liveness_timeout_ms (60000 ms): a \
+                "request_timeout_ms (60000 ms) is not shorter than liveness_timeout_ms (60000 ms): a \
                  request lost to a fault may go unanswered past the bound"
             )
         );
@@ -765,7 +789,12 @@ mod tests {
         let over = producer_stalls_with("max_stall_ms = 3999");
         let violations = over.check(&Progress);
         assert_eq!(violations.len(), 1);
-        assert_eq!(violations[0].label, Label::Bug);
+        assert_eq!(
+            violations[0].label,
+            Label::bug(
+                "the scenario bounds producer-1's stalls during the fault phase at max_stall_ms (3999 ms)"
+            )
+        );
         assert_eq!(violations[0].time_ms, Some(12_000));
         assert_eq!(
             messages(&violations),

@@ -6,7 +6,8 @@
 //! rival leaders is reported once per partition and epoch. An election of no leader is not a
 //! rival here; monotonic-epoch catches a partition's epoch being reused.
 
-use super::judgement::{Anomaly, Facts};
+use super::facts::Facts;
+use super::judgement::Anomaly;
 use super::{CheckInput, Checker, Label, Violation};
 use crate::history::Op;
 use broker::effect::ReplicaEvent;
@@ -15,6 +16,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub struct SingleLeaderPerEpoch;
 
+/// What a violation breaks.
+const PROMISE: &str = "one leader per partition and epoch";
+
 type Claims<'a> = BTreeMap<(&'a TopicPartition, Epoch), (NodeId, Millis)>;
 
 impl Checker for SingleLeaderPerEpoch {
@@ -22,9 +26,21 @@ impl Checker for SingleLeaderPerEpoch {
         "single-leader-per-epoch"
     }
 
+    fn nothing_to_check(&self, input: &CheckInput) -> Option<&'static str> {
+        let elected = input.history.events.iter().any(|e| {
+            matches!(
+                e.op,
+                Op::Replica(
+                    ReplicaEvent::LeaderElected { leader: Some(_), .. } | ReplicaEvent::BecameLeader { .. }
+                )
+            )
+        });
+        (!elected).then_some("no leader was elected")
+    }
+
     fn check(&self, input: &CheckInput) -> Vec<Violation> {
         let mut search = Search {
-            label: Facts::of(input).judge(&Anomaly::ReplicaState),
+            label: Facts::of(input).judge(&Anomaly::ReplicaState { promise: PROMISE }),
             became: BTreeMap::new(),
             elected: BTreeMap::new(),
             reported: BTreeSet::new(),
@@ -137,7 +153,7 @@ mod tests {
         run.became_leader("broker-2", "orders/0", 2);
         let violations = run.check(&SingleLeaderPerEpoch);
         assert_eq!(violations.len(), 1);
-        assert_eq!(violations[0].label, Label::Bug);
+        assert!(violations[0].label.is_bug(), "{:?}", violations[0].label);
         assert_eq!(violations[0].time_ms, Some(1_500));
         assert_eq!(
             messages(&violations),

@@ -271,6 +271,14 @@ impl Run {
         self.record(nodes.first().copied().unwrap_or(CONTROLLER), op)
     }
 
+    /// `broker` loses power, and with it the unflushed records `to..from` of `tp`'s log.
+    pub fn power_loss(&mut self, broker: &str, tp: &str, from: Offset, to: Offset) -> &mut Self {
+        let node = self.node(broker);
+        let fault = Op::Fault { fault: "power-loss".to_string(), nodes: vec![node], detail: String::new() };
+        self.history.push(self.now, node, fault);
+        self.replica(broker, ReplicaEvent::LostUnflushed { tp: parse_tp(tp), from, to })
+    }
+
     pub fn phase(&mut self, phase: Phase) -> &mut Self {
         self.record(CONTROLLER, Op::Phase(phase))
     }

@@ -223,8 +223,178 @@ fn one_retransmission_waits_at_most_tcp_rto_max() {
     assert_eq!(retransmission_delay(200, 13), 200 * 1023 + 3 * 120_000);
     // A first timeout above the cap is capped too.
     assert_eq!(retransmission_delay(500_000, 2), 240_000);
+    // The most a packet ever waits: Linux's tcp_retries2 retransmissions.
+    assert_eq!(retransmission_delay(200, TCP_RETRIES2), 200 * 1023 + 5 * 120_000);
+}
+
+#[test]
+fn a_packet_is_retransmitted_at_most_tcp_retries2_times_and_the_last_gets_through() {
+    with_network(0.0, |net| {
+        established_with_a_request_in_flight(net);
+        // Every transmission is lost but the last: the request waits out 15 retransmission
+        // timeouts (200 ms doubling to the 120 s cap: 804.6 s) and the wire's 1 ms.
+        net.set_config(config(0.999_999));
+        net.send(3, CLIENT, SERVER, request(2));
+        let arrival = 3 + 804_600 + 1;
+        assert!(take_until(net, arrival - 1, SERVER).is_empty());
+        assert_eq!(take(net, arrival, SERVER), ["request 2 from 1000"]);
+    });
 }
 
 fn metadata() -> broker::protocol::Response {
     broker::protocol::Response::Metadata(Box::default())
+}
+
+/// Takes every delivery due to every node from `from` to `until`, millisecond by millisecond.
+fn settle(net: &mut Network, from: Millis, until: Millis) {
+    for t in from..=until {
+        for node in [CLIENT, OTHER_CLIENT, SERVER, PEER] {
+            take(net, t, node);
+        }
+    }
+}
+
+/// What the network still keeps of connections: held connections, stalled packets, queued
+/// packets and their index, and the per-node lists of connection ends.
+fn kept(net: &Network) -> (usize, usize, usize, usize, usize) {
+    let queued = net.inboxes.values().map(|i| i.queue.len()).sum();
+    let indexed = net.inboxes.values().flat_map(|i| i.by_sender.values()).map(|s| s.len()).sum();
+    let ends = net.by_node.values().map(|s| s.len()).sum();
+    (net.connections.len(), net.stalled.values().map(|s| s.len()).sum(), queued, indexed, ends)
+}
+
+/// Nothing of a connection outlives it, however many come and go, so a fault costs what is live,
+/// not how long the run has been. Each round, a request travels on a connection its client gives
+/// up, a partition catches it (it used to be rescheduled at the heal, leaving its connection's
+/// order behind for good), and a server crashes under a connection and restarts.
+#[test]
+fn nothing_of_a_connection_outlives_it() {
+    with_network(0.0, |net| {
+        for round in 0..50 {
+            let t = round * 100;
+            net.connect(t, CLIENT, SERVER);
+            net.connect(t, OTHER_CLIENT, PEER);
+            settle(net, t, t + 2);
+            net.send(t + 2, CLIENT, SERVER, request(round));
+            net.close_outgoing(CLIENT, SERVER);
+            net.block(t + 2, CLIENT, SERVER);
+            net.node_down(t + 2, PEER, Liveness::Crashed);
+            net.set_up(PEER);
+            net.unblock(t + 10, CLIENT, SERVER);
+            settle(net, t + 3, t + 99);
+        }
+        assert_eq!(kept(net), (0, 0, 0, 0, 0));
+    });
+}
+
+fn response(correlation: u64) -> Message {
+    Message::Response { correlation, response: metadata() }
+}
+
+#[test]
+fn a_response_on_the_wire_when_its_server_crashes_arrives_before_the_reset() {
+    with_network(0.0, |net| {
+        established_with_a_request_in_flight(net);
+        // SERVER answers at 3 ms (the answer arrives at 4 ms), then crashes at 3 ms: the answer was
+        // acknowledged to the producer, whatever the leader does next.
+        net.reply(3, SERVER, CLIENT, 1, response(1));
+        net.node_down(3, SERVER, Liveness::Crashed);
+        assert_eq!(
+            take_until(net, 10, CLIENT),
+            [(4, "response 1 from 1".to_string()), (4, "reset by 1".to_string())]
+        );
+    });
+}
+
+#[test]
+fn a_response_on_the_wire_when_its_server_loses_power_arrives_then_silence() {
+    with_network(0.0, |net| {
+        established_with_a_request_in_flight(net);
+        net.reply(3, SERVER, CLIENT, 1, response(1));
+        net.node_down(3, SERVER, Liveness::PoweredOff);
+        assert_eq!(take_until(net, 60_000, CLIENT), [(4, "response 1 from 1".to_string())]);
+    });
+}
+
+#[test]
+fn a_request_on_the_wire_when_its_client_dies_reaches_the_server() {
+    for how in [Liveness::Crashed, Liveness::PoweredOff] {
+        with_network(0.0, move |net| {
+            established_with_a_request_in_flight(net);
+            net.send(3, CLIENT, SERVER, request(2));
+            net.node_down(3, CLIENT, how);
+            assert_eq!(take(net, 4, SERVER), ["request 2 from 1000"], "{how:?}");
+            // The server's end closed right behind the request (a reset, or, after a power loss,
+            // silently): its answer goes nowhere, and nothing of the connection is left.
+            net.reply(4, SERVER, CLIENT, 1, response(2));
+            settle(net, 4, 10);
+            assert_eq!(kept(net), (0, 0, 0, 0, 0), "{how:?}");
+        });
+    }
+}
+
+#[test]
+fn a_handshake_answered_before_its_server_crashes_completes_then_is_reset() {
+    with_network(0.0, |net| {
+        // SERVER's host answers the SYN at 1 ms (the SYN-ACK arrives at 2 ms); the process
+        // crashes at 1 ms. The client sends its held request on the completed connection, as a
+        // real client would, and then reads the reset.
+        net.send(0, CLIENT, SERVER, request(1));
+        assert!(take(net, 1, SERVER).is_empty());
+        net.node_down(1, SERVER, Liveness::Crashed);
+        assert_eq!(take(net, 2, CLIENT), ["connected to 1", "reset by 1"]);
+        assert!(take_until(net, 10, CLIENT).is_empty(), "one reset: the request's is stale");
+    });
+}
+
+#[test]
+fn what_a_dying_sender_had_not_put_on_the_wire_is_lost_with_what_follows_it() {
+    with_network(0.0, |net| {
+        established_with_a_request_in_flight(net);
+        // At 3 ms SERVER answers three times: the first answer goes out (arrives at 4 ms), the
+        // second is lost and waits out a retransmission timeout in SERVER's kernel, the third
+        // goes out but TCP holds it behind the second.
+        net.reply(3, SERVER, CLIENT, 1, response(1));
+        net.set_config(config(0.99));
+        net.reply(3, SERVER, CLIENT, 1, response(2));
+        net.set_config(config(0.0));
+        net.reply(3, SERVER, CLIENT, 1, response(3));
+        // The crash takes the kernel's copy of the second with it: the client reads the first,
+        // then the reset, at once — not after the retransmission timeout.
+        net.node_down(3, SERVER, Liveness::Crashed);
+        assert_eq!(
+            take_until(net, 60_000, CLIENT),
+            [(4, "response 1 from 1".to_string()), (4, "reset by 1".to_string())]
+        );
+    });
+}
+
+#[test]
+fn what_a_partition_held_from_a_node_that_dies_is_lost() {
+    with_network(0.0, |net| {
+        // What a partition holds is waiting for its sender's retransmission, which dies with the
+        // sender: after the heal the client reads the crash's reset, not the answer.
+        established_with_a_request_in_flight(net);
+        net.block(3, SERVER, CLIENT);
+        net.reply(3, SERVER, CLIENT, 1, response(1));
+        net.node_down(4, SERVER, Liveness::Crashed);
+        assert!(take_until(net, 4_999, CLIENT).is_empty());
+        net.unblock(5_000, SERVER, CLIENT);
+        assert_eq!(take_until(net, 6_000, CLIENT), [(5_001, "reset by 1".to_string())]);
+    });
+}
+
+#[test]
+fn a_partition_catching_what_a_dead_node_had_on_the_wire_loses_it() {
+    with_network(0.0, |net| {
+        // The answer is on the wire when SERVER crashes, then a partition catches it: it would
+        // have to be retransmitted after the heal, and SERVER's end of the connection is gone.
+        // The crash's reset, the host's last word, waits for the heal.
+        established_with_a_request_in_flight(net);
+        net.reply(3, SERVER, CLIENT, 1, response(1));
+        net.node_down(3, SERVER, Liveness::Crashed);
+        net.block(3, SERVER, CLIENT);
+        net.unblock(5_000, SERVER, CLIENT);
+        assert_eq!(take_until(net, 6_000, CLIENT), [(5_001, "reset by 1".to_string())]);
+    });
 }

@@ -16,6 +16,10 @@ pub struct Scenario {
     /// After healing, the cluster must converge within this bound or the run fails `liveness`.
     #[serde(default = "defaults::liveness_timeout_ms")]
     pub liveness_timeout_ms: u64,
+    /// The seed the file was written for (`run --dump-scenario` and `shrink` write it), which
+    /// `kafkasim run FILE` uses when given no `--seed`. A run given a seed ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     #[serde(default)]
     pub cluster: ClusterSpec,
     #[serde(default)]

@@ -128,6 +128,16 @@ pub fn validate(s: &Scenario) -> Check {
     }
     if let Some(r) = &s.regression {
         regression(r, &root.key("regression"))?;
+        if let Some(seed) = s.seed.filter(|&seed| seed != r.seed) {
+            return fail(
+                root.key("seed"),
+                format!(
+                    "seed {seed} differs from the [regression] seed {}; expected the one seed the file \
+                     reproduces, in either place or both",
+                    r.seed
+                ),
+            );
+        }
     }
     Ok(())
 }
@@ -142,6 +152,8 @@ fn top_level(s: &Scenario, root: &KeyPath) -> Check {
             "description is empty; expected a sentence saying what the scenario demonstrates",
         );
     }
+    printable(&s.name, &[], &root.key("name"))?;
+    printable(&s.description, &['\n', '\t', '\r'], &root.key("description"))?;
     positive(s.duration_ms, &root.key("duration_ms"))?;
     positive(s.liveness_timeout_ms, &root.key("liveness_timeout_ms"))
 }
@@ -890,6 +902,24 @@ fn regression(r: &RegressionSpec, path: &KeyPath) -> Check {
     Ok(())
 }
 
+/// Text printed in reports, summaries and `list`: no control characters, which would garble a
+/// terminal (an escape sequence) or split the line a report gives a scenario, save the `allowed`
+/// ones (a description's lines).
+fn printable(text: &str, allowed: &[char], path: &KeyPath) -> Check {
+    match text.chars().find(|c| c.is_control() && !allowed.contains(c)) {
+        Some(c) => fail(
+            path.clone(),
+            format!(
+                "{} {text:?} holds the control character U+{:04X}; expected printable text{}",
+                last_key(path),
+                u32::from(c),
+                if allowed.is_empty() { "" } else { " (lines and tabs are fine)" }
+            ),
+        ),
+        None => Ok(()),
+    }
+}
+
 fn positive(value: u64, path: &KeyPath) -> Check {
     if value == 0 {
         return fail(path.clone(), format!("{} is 0; expected at least 1", last_key(path)));
@@ -897,15 +927,15 @@ fn positive(value: u64, path: &KeyPath) -> Check {
     Ok(())
 }
 
-/// A packet loss probability: from 0 up to, not including, 1. A lost packet is retransmitted
-/// until it gets through, so at 1 nothing would ever arrive and every sender would retry for ever.
+/// A packet loss probability: from 0 up to, not including, 1. At 1 every transmission would be
+/// lost, and only the bound on retransmissions (`net::TCP_RETRIES2`) would let anything through.
 fn loss_rate(p: f64, path: &KeyPath) -> Check {
     if !(0.0..1.0).contains(&p) {
         return fail(
             path.clone(),
             format!(
                 "{} {p} is not a packet loss probability below 1; expected a number from 0 up to, \
-                 but not including, 1 (lost packets are retransmitted: at 1 nothing would ever arrive)",
+                 but not including, 1 (at 1 every transmission would be lost)",
                 last_key(path)
             ),
         );
