@@ -60,15 +60,21 @@ fn shows_bug(
     report.verdicts.iter().any(|v| v.checker == checker && v.bugs > 0)
 }
 
-fn found_shrunk_and_replayed(bug: Bug) {
-    found_shrunk_and_replayed_in(chaos_with(bug), CHAOS, bug.name(), |s| s.bugs.contains(&bug));
+fn found_shrunk_and_replayed(bug: Bug) -> (u64, &'static str) {
+    found_shrunk_and_replayed_in(chaos_with(bug), CHAOS, bug.name(), |s| s.bugs.contains(&bug))
 }
 
 const CHAOS: &str = "scenarios/chaos-acks-all.toml";
 
 /// Sweeps `s` (loaded from `source`) for a bug verdict, shrinks the run, and replays the shrunk
-/// file; `kept` says whether a scenario still has the defect under test switched on.
-fn found_shrunk_and_replayed_in(s: Scenario, source: &str, name: &str, kept: impl Fn(&Scenario) -> bool) {
+/// file; `kept` says whether a scenario still has the defect under test switched on. Returns the
+/// seed the sweep found and the checker that failed it.
+fn found_shrunk_and_replayed_in(
+    s: Scenario,
+    source: &str,
+    name: &str,
+    kept: impl Fn(&Scenario) -> bool,
+) -> (u64, &'static str) {
     let s = Arc::new(s);
     let (seed, checker) =
         first_bug(&s).unwrap_or_else(|| panic!("{name}: no seed below {SEED_BOUND} shows a bug verdict"));
@@ -99,6 +105,7 @@ fn found_shrunk_and_replayed_in(s: Scenario, source: &str, name: &str, kept: imp
         "{name}: the shrunk file does not replay {checker} (bug) with seed {}:\n{file}",
         recorded.seed
     );
+    (seed, checker)
 }
 
 #[test]
@@ -134,6 +141,21 @@ fn read_above_high_watermark_is_caught() {
 #[test]
 fn reorder_with_one_in_flight_is_caught() {
     found_shrunk_and_replayed(Bug::ReorderWithOneInFlight);
+}
+
+/// A producer that stops sending after a leader change is caught by `progress`: its sends are
+/// still unresolved when the liveness phase ends. The seeds the sweep looked at, without the
+/// defect, give `progress` nothing to report at all, not even an allowed violation.
+#[test]
+fn stall_after_not_leader_is_caught_by_progress() {
+    let (seed, checker) = found_shrunk_and_replayed(Bug::StallAfterNotLeader);
+    assert_eq!(checker, "progress", "seed {seed}");
+    let seeds = 0..(seed + 1).max(BATCH);
+    let summary = sim::sweep::sweep(Arc::new(chaos()), "chaos", seeds, jobs(), |report| {
+        let progress = report.verdicts.iter().find(|v| v.checker == "progress").expect("a progress verdict");
+        assert!(progress.violations.is_empty(), "seed {}: {:?}", report.seed, progress.violations);
+    });
+    assert!(summary.ok(), "{}", summary.render(1.0));
 }
 
 #[test]
@@ -187,7 +209,7 @@ fn record_diverging_fetch_offset_is_caught_in_its_scenario() {
 fn every_bug_mode_has_a_test() {
     // Adding a bug mode means adding its sweep test above, with a scripted scenario in SCRIPTED
     // if the chaos sweep cannot find it.
-    assert_eq!(Bug::ALL.len(), 7 + SCRIPTED.len());
+    assert_eq!(Bug::ALL.len(), 8 + SCRIPTED.len());
 }
 
 #[test]

@@ -109,6 +109,7 @@ fn producer(shape: &Shape) -> impl Strategy<Value = ProducerSpec> {
             socket_connection_setup_timeout_max_ms: defaults::socket_connection_setup_timeout_max_ms(),
             max_in_flight_requests_per_connection: in_flight,
             partitioner: PartitionerSpec::Murmur2,
+            max_stall_ms: None,
         },
     )
 }
@@ -278,6 +279,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                         name: None,
                         topics: Vec::new(),
                         fetch_max_wait_ms: defaults::fetch_max_wait_ms(),
+                        max_stall_ms: None,
                     })
                     .collect(),
                 faults,

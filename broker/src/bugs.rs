@@ -41,10 +41,14 @@ pub enum Bug {
     /// while the previous one is still in flight to the old, so retries reorder records although
     /// one request in flight promised order.
     ReorderWithOneInFlight,
+    /// After a NOT_LEADER_OR_FOLLOWER answer the producer mutes the partition and never unmutes
+    /// it: the partition's batches wait in the accumulator for a leader it never looks up, sent
+    /// nowhere, until their delivery timeout fails them.
+    StallAfterNotLeader,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 9] = [
+    pub const ALL: [Bug; 10] = [
         Bug::AckBeforeReplication,
         Bug::ElectOutsideIsr,
         Bug::FollowerHwPastLogEnd,
@@ -54,6 +58,7 @@ impl Bug {
         Bug::RecordDivergingFetchOffset,
         Bug::ReadAboveHighWatermark,
         Bug::ReorderWithOneInFlight,
+        Bug::StallAfterNotLeader,
     ];
 
     /// The name scenario files use: `ack-before-replication`.
@@ -68,6 +73,7 @@ impl Bug {
             Bug::RecordDivergingFetchOffset => "record-diverging-fetch-offset",
             Bug::ReadAboveHighWatermark => "read-above-high-watermark",
             Bug::ReorderWithOneInFlight => "reorder-with-one-in-flight",
+            Bug::StallAfterNotLeader => "stall-after-not-leader",
         }
     }
 }

@@ -96,6 +96,11 @@ impl Consumer {
         !self.positions.is_empty() && self.positions.values().all(|p| p.caught_up)
     }
 
+    /// The offset the consumer fetches `tp` from next; `None` before metadata named the partition.
+    pub fn position(&self, tp: &TopicPartition) -> Option<Offset> {
+        self.positions.get(tp).map(|p| p.offset)
+    }
+
     /// The partitions not read to their end yet, with the offset reached in each.
     pub fn unfinished(&self) -> Vec<(TopicPartition, Offset)> {
         self.positions.iter().filter(|(_, p)| !p.caught_up).map(|(tp, p)| (tp.clone(), p.offset)).collect()

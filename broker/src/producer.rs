@@ -89,6 +89,8 @@ pub struct Producer {
     completions: Vec<Completion>,
     /// When `poll` last ran: a retry due by then was already considered (and was blocked, or sent).
     polled_at: Millis,
+    /// Partitions the `stall-after-not-leader` bug mode muted for good; always empty without it.
+    muted: BTreeSet<TopicPartition>,
 }
 
 impl Producer {
@@ -111,6 +113,7 @@ impl Producer {
             next_correlation: 0,
             completions: Vec::new(),
             polled_at: 0,
+            muted: BTreeSet::new(),
         }
     }
 
@@ -256,6 +259,11 @@ impl Producer {
                 {
                     self.metadata.want_refresh();
                 }
+                if self.config.bugs.contains(&Bug::StallAfterNotLeader)
+                    && error == ErrorCode::NotLeaderOrFollower
+                {
+                    self.muted.insert(f.tp.clone());
+                }
                 self.retry(now, f.tp, f.batch, maybe_written, error.kafka_name());
             }
         }
@@ -383,6 +391,9 @@ impl Producer {
     /// Sends batches of `tp`'s queue to its leader while the pipeline has room and the connection
     /// is ready; opens the connection when it is not.
     fn drain(&mut self, now: Millis, tp: &TopicPartition, out: &mut Outbox) {
+        if self.muted.contains(tp) {
+            return;
+        }
         let Some(state) = self.metadata.image().partitions.get(tp).filter(|s| s.leader.is_some()) else {
             self.metadata.want_refresh();
             return;

@@ -3,6 +3,7 @@
 //! refused or never answered, metadata naming a chosen leader, produce requests answered or not.
 //! Jitter is off (`Midpoint`), so every backoff has its exact figure.
 
+use broker::bugs::Bug;
 use broker::config::ProducerConfig;
 use broker::effect::{Effect, Outbox};
 use broker::metadata::{BrokerRegistration, MetadataImage, PartitionState};
@@ -310,6 +311,34 @@ fn a_retry_skips_its_backoff_when_the_leader_changed() {
     assert_eq!(retries_after_not_leader(B2, 1), [(1_000, B1), (1_000, B2)]);
     // The same error with the leader unchanged: the retry waits out its backoff.
     assert_eq!(retries_after_not_leader(B1, 0), [(1_000, B1), (1_100, B1)]);
+}
+
+#[test]
+fn with_stall_after_not_leader_the_partition_is_never_sent_to_again() {
+    // The defect mutes the partition on NOT_LEADER_OR_FOLLOWER for good: the refresh names a new
+    // leader (as in the test above), yet nothing more goes anywhere, and every send of the
+    // partition waits until its delivery timeout fails it.
+    let bugs = [Bug::StallAfterNotLeader].into_iter().collect();
+    let mut w = World::new(ProducerConfig { bugs, delivery_timeout_ms: 40_000, ..config() });
+    w.send(0);
+    w.run_until(1_000);
+    w.answer = Answer::Error(ErrorCode::NotLeaderOrFollower);
+    w.then = Some((Answer::Ok, B2, 1));
+    w.send(1);
+    w.run_until(2_000);
+    w.send(2);
+    w.run_until(60_000);
+    let sent: Vec<(Millis, BrokerId)> = w.sent.iter().skip(1).map(|s| (s.at, s.to)).collect();
+    assert_eq!(sent, [(1_000, B1)]);
+    let outcomes: Vec<(Millis, &Completion)> = w.completions.iter().skip(1).map(|(t, c)| (*t, c)).collect();
+    let reason = "delivery timeout (last error: NOT_LEADER_OR_FOLLOWER)".to_string();
+    assert_eq!(
+        outcomes,
+        [
+            (41_000, &Completion::Info { value: 1, reason }),
+            (42_000, &Completion::Fail { value: 2, error: "delivery timeout".to_string() }),
+        ]
+    );
 }
 
 #[test]

@@ -49,6 +49,8 @@ pub struct Cluster {
     paused: BTreeMap<NodeId, Hold>,
     /// Kept for the final reader, which starts after the fault phase.
     entropy: Entropy,
+    /// The partitions each consumer reads, in order.
+    consumer_reads: BTreeMap<NodeId, Vec<TopicPartition>>,
 }
 
 /// The random stream a client node's clients draw their jitter from: one per node, so that one
@@ -81,6 +83,7 @@ impl Cluster {
             down: BTreeMap::new(),
             paused: BTreeMap::new(),
             entropy: *entropy,
+            consumer_reads: BTreeMap::new(),
         };
         let topics = settings::topic_configs(scenario);
         let state = ControllerState::new_cluster(&cluster.layout.brokers, &topics);
@@ -116,6 +119,8 @@ impl Cluster {
         }
         for (spec, &id) in scenario.consumers.iter().zip(&cluster.layout.consumers.clone()) {
             let config = settings::consumer_config(spec.fetch_max_wait_ms, &cluster.layout);
+            let reads = settings::partitions_read(scenario, spec);
+            cluster.consumer_reads.insert(id, reads);
             let topics = spec.topics.iter().map(|t| Arc::from(t.as_str())).collect();
             let app = ConsumerApp::live(config, topics, entropy.stream(&client_stream(&cluster.layout, id)));
             cluster.add_node(NodeSlot::client(id, Stored::Consumer(Box::new(app))));
@@ -444,8 +449,8 @@ impl Cluster {
     }
 
     /// Why the cluster has not converged, or `None` once it has: every partition has a live leader
-    /// acting in the controller's epoch with a full ISR, every replica is up and has the leader's
-    /// whole log, committed, and no producer has a send still unresolved.
+    /// acting in the controller's epoch with a full ISR, and every replica is up and has the
+    /// leader's whole log, committed. (What the clients did is `client_gap`'s.)
     pub fn convergence_gap(&self) -> Option<String> {
         let image = self.controller_image();
         if !self.is_up(CONTROLLER) {
@@ -488,12 +493,61 @@ impl Cluster {
                 }
             }
         }
+        None
+    }
+
+    /// Which client has not finished, or `None` once every one has: every producer has resolved
+    /// every send, and every consumer's position has reached the high watermark of every
+    /// partition it reads (what the `progress` checker judges, from the events
+    /// `record_consumer_positions` leaves).
+    pub fn client_gap(&self) -> Option<String> {
         for &p in &self.layout.producers {
             if self.with_producer(p, |app| app.is_idle()) == Some(false) {
                 return Some(format!("{} has unresolved sends", self.layout.name(p)));
             }
         }
+        for &c in &self.layout.consumers {
+            for op in self.consumer_positions(c) {
+                let Op::ConsumerPosition { tp, position, high_watermark } = op else { continue };
+                match (position, high_watermark) {
+                    (_, Some(0)) => {}
+                    (Some(p), Some(hw)) if p >= hw => {}
+                    _ => return Some(format!("{} has not read {tp} to its end", self.layout.name(c))),
+                }
+            }
+        }
         None
+    }
+
+    /// Records, for every consumer and every partition it reads, its position and the leader's
+    /// high watermark: what the `progress` checker judges a consumer by at the end of the
+    /// liveness phase.
+    pub fn record_consumer_positions(&self) {
+        for &c in &self.layout.consumers {
+            for op in self.consumer_positions(c) {
+                self.record(c, op);
+            }
+        }
+    }
+
+    /// `ConsumerPosition` for every partition `consumer` reads, in partition order.
+    fn consumer_positions(&self, consumer: NodeId) -> Vec<Op> {
+        let image = self.controller_image();
+        let Some(reads) = self.consumer_reads.get(&consumer) else { return Vec::new() };
+        reads
+            .iter()
+            .map(|tp| {
+                let position =
+                    self.with_consumer(consumer, |app| app.client().and_then(|c| c.position(tp))).flatten();
+                let high_watermark = image.partitions.get(tp).and_then(|state| {
+                    let leader = state.leader?;
+                    let status = self.with_broker(leader, |b| b.status(tp)).flatten()?;
+                    (status.is_leader && status.leader_epoch == state.leader_epoch)
+                        .then_some(status.high_watermark)
+                });
+                Op::ConsumerPosition { tp: tp.clone(), position, high_watermark }
+            })
+            .collect()
     }
 
     /// Records every live replica's log and high watermark, as one snapshot group. Each broker's

@@ -52,6 +52,11 @@ pub enum Op {
     Poll { tp: TopicPartition, records: Vec<ReadRecord> },
     /// A consumer moved its position other than by reading (offset out of range).
     Seek { tp: TopicPartition, from: Offset, to: Offset },
+    /// When the liveness phase ended, the harness looked at a consumer (the event's node) and at
+    /// one partition it reads: `position` is the offset it would fetch next (`None`: it was down
+    /// or had not learnt of the partition), `high_watermark` the leader's (`None`: no broker was
+    /// acting as the controller's leader of the partition).
+    ConsumerPosition { tp: TopicPartition, position: Option<Offset>, high_watermark: Option<Offset> },
     /// After the liveness phase, the final reader read the whole partition from offset 0.
     FinalRead { tp: TopicPartition, records: Vec<ReadRecord> },
     /// A replica-state change reported by a broker or the controller.

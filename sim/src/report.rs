@@ -1,6 +1,7 @@
 //! The report of one run: each checker's verdict against the scenario, counts, the history hash,
 //! and the command that reproduces the run. Rendered for humans or as JSON.
 
+use crate::check::progress::ClientStalls;
 use crate::check::{self, CheckInput, Counts, Violation};
 use crate::coverage::FaultCoverage;
 use crate::hash;
@@ -41,6 +42,8 @@ pub struct RunReport {
     /// Of the disruptive faults fired, how many hit a node and a leader with writes in flight.
     pub coverage: FaultCoverage,
     pub liveness_gap: Option<String>,
+    /// Each producer's and consumer's longest stall during the fault phase (see `check::progress`).
+    pub stalls: Vec<ClientStalls>,
     /// How many faults hit nobody (their target named no node they could act on when they
     /// fired), and the first [`LISTED_MISSED_FAULTS`] of them.
     pub faults_hit_nobody: usize,
@@ -83,6 +86,9 @@ impl MissedFault {
 /// How many faults that hit nobody a report lists (it counts them all).
 pub const LISTED_MISSED_FAULTS: usize = 20;
 
+/// How many clients' stalls a report lists (`--json` has them all).
+pub const LISTED_STALLS: usize = 10;
+
 /// The command that reproduces a run on a fresh clone, ready to paste into a shell.
 pub fn reproduce_command(file: &str, seed: u64) -> String {
     format!("cargo run --release -- run {} --seed {seed}", shell_word(file))
@@ -119,6 +125,7 @@ impl RunReport {
                     counts: Counts::default(),
                     coverage: FaultCoverage::default(),
                     liveness_gap: None,
+                    stalls: Vec::new(),
                     faults_hit_nobody: 0,
                     missed_faults: Vec::new(),
                     verdicts: Vec::new(),
@@ -169,6 +176,7 @@ impl RunReport {
             counts: check::counts(&input),
             coverage: FaultCoverage::of(&out.history),
             liveness_gap: out.liveness_gap.clone(),
+            stalls: check::progress::stalls(&input),
             faults_hit_nobody: MissedFault::all(&out.history).count(),
             missed_faults: MissedFault::all(&out.history).take(LISTED_MISSED_FAULTS).collect(),
             verdicts,
@@ -216,6 +224,13 @@ impl RunReport {
         );
         if self.coverage.faults > 0 {
             let _ = writeln!(s, "  {}", self.coverage.describe());
+        }
+        let shown = self.stalls.len().min(LISTED_STALLS);
+        for stalls in &self.stalls[..shown] {
+            let _ = writeln!(s, "  {}", stalls.describe());
+        }
+        if self.stalls.len() > shown {
+            let _ = writeln!(s, "  … and {} more clients", self.stalls.len() - shown);
         }
         if let Some(gap) = &self.liveness_gap {
             let _ = writeln!(s, "  did not converge after healing: {gap}");

@@ -8,8 +8,9 @@
 //!    `duration_ms` happens, a scripted fault at `at_ms = duration_ms` included; undos due later
 //!    are left to the heal that starts the liveness phase;
 //! 2. **liveness phase** — every fault is healed; within `liveness_timeout_ms` every partition
-//!    must have a leader with a full ISR, every replica the whole committed log, and every send an
-//!    outcome;
+//!    must have a leader with a full ISR and every replica the whole committed log (`liveness`),
+//!    every send an outcome and every consumer its partitions read to their high watermarks
+//!    (`progress`). What a producer has not resolved then is given up;
 //! 3. **final read** — a fresh consumer reads every partition from offset 0.
 //!
 //! Each run gets a fresh OS thread and a fresh madsim runtime (madsim's determinism depends on
@@ -184,20 +185,25 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, limits: Limits) -> RunOutp
     // Liveness phase.
     cluster.heal_all();
     cluster.record(NEMESIS, Op::Phase(Phase::Healed));
+    // One bound for the cluster and its clients: the phase ends once the cluster has converged
+    // and every client has finished, or when the bound passes.
     let deadline = scenario.duration_ms + scenario.liveness_timeout_ms;
     let liveness_gap = loop {
-        match cluster.convergence_gap() {
-            None => break None,
-            Some(gap) if cluster.now() >= deadline => break Some(gap),
-            Some(_) => {
-                cluster.budget.step(cluster.now());
-                clock.sleep_until(cluster.now() + CONVERGENCE_POLL_MS).await
-            }
+        let gap = cluster.convergence_gap();
+        let done = gap.is_none() && cluster.client_gap().is_none();
+        if done || cluster.now() >= deadline {
+            break gap;
         }
+        cluster.budget.step(cluster.now());
+        clock.sleep_until(cluster.now() + CONVERGENCE_POLL_MS).await
     };
+    cluster.record_consumer_positions();
     let phase = if liveness_gap.is_none() { Phase::Converged } else { Phase::NotConverged };
     cluster.record(NEMESIS, Op::Phase(phase));
     cluster.snapshot();
+    // What a producer has not resolved by now stays unresolved: it is given up here, before the
+    // final read, so that nothing it sends later is acknowledged behind the final read's back.
+    abandon_unresolved_sends(&mut cluster, "unresolved when the liveness phase ended");
 
     // Final read, only from a converged cluster: otherwise there is no whole log to read.
     let mut final_read_gap = None;
@@ -224,20 +230,24 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, limits: Limits) -> RunOutp
         }
     }
 
-    // Whatever a producer still has unresolved stays indeterminate.
-    for p in cluster.layout.producers.clone() {
-        let mut ops = Vec::new();
-        cluster.with_producer(p, |app| app.finish(&mut ops));
-        for op in ops {
-            cluster.record(p, op);
-        }
-    }
     let simulated_ms = cluster.now();
     let net = cluster.net_stats();
     cluster.shutdown();
     madsim::time::sleep(madsim_duration(1)).await;
     let history = std::mem::take(&mut *cluster.history.lock().expect("history lock"));
     RunOutput { history, net, simulated_ms, liveness_gap, final_read_gap }
+}
+
+/// Gives up every producer's unresolved sends (indeterminate if a request carried them) and
+/// ends its workload.
+fn abandon_unresolved_sends(cluster: &mut Cluster, reason: &str) {
+    for p in cluster.layout.producers.clone() {
+        let mut ops = Vec::new();
+        cluster.with_producer(p, |app| app.finish(reason, &mut ops));
+        for op in ops {
+            cluster.record(p, op);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 
 use crate::layout::Layout;
 use crate::net::NetConfig;
-use crate::scenario::{FlushSpec, NetworkSpec, PartitionerSpec, ProducerSpec, Scenario, TruncationSpec};
+use crate::scenario::{
+    ConsumerSpec, FlushSpec, NetworkSpec, PartitionerSpec, ProducerSpec, Scenario, TruncationSpec,
+};
 use broker::config::{
     BrokerConfig, ConnectionConfig, ConsumerConfig, ControllerConfig, FlushPolicy, ProducerConfig,
     TopicConfig, TruncationMode,
@@ -72,6 +74,12 @@ pub fn all_partitions(s: &Scenario) -> Vec<TopicPartition> {
             (0..t.partitions).map(move |p| TopicPartition { topic: topic.clone(), partition: p })
         })
         .collect()
+}
+
+/// The partitions a consumer reads: every partition of its topics, or of every topic when it
+/// names none. The harness and the `progress` checker both go by this.
+pub fn partitions_read(s: &Scenario, consumer: &ConsumerSpec) -> Vec<TopicPartition> {
+    all_partitions(s).into_iter().filter(|tp| consumer.reads(&tp.topic)).collect()
 }
 
 pub fn producer_config(s: &Scenario, spec: &ProducerSpec, layout: &Layout) -> ProducerConfig {

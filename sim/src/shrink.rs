@@ -739,6 +739,7 @@ mod tests {
             counts: Default::default(),
             coverage: Default::default(),
             liveness_gap: None,
+            stalls: Vec::new(),
             faults_hit_nobody: 0,
             missed_faults: Vec::new(),
             verdicts: verdicts

@@ -50,6 +50,11 @@ fn describe(history: &History, op: &Op) -> String {
             _ => format!("poll {tp}: nothing"),
         },
         Op::Seek { tp, from, to } => format!("seek {tp} from {from} to {to}"),
+        Op::ConsumerPosition { tp, position, high_watermark } => {
+            let position = position.map_or("no position".to_string(), |p| format!("position {p}"));
+            let hw = high_watermark.map_or("no leader's high watermark".to_string(), |hw| format!("hw {hw}"));
+            format!("at the end of the liveness phase: {tp} {position}, {hw}")
+        }
         Op::FinalRead { tp, records } => format!("final read of {tp}: {} records", records.len()),
         Op::ReplicaLog { tp, high_watermark, records } => {
             format!("snapshot {tp}: log end {}, hw {high_watermark}", records.len())

@@ -88,8 +88,12 @@ impl ProducerApp {
 
     /// The process died: unresolved sends are indeterminate.
     pub fn crash(&mut self, ops: &mut Vec<Op>) {
+        self.give_up("producer crashed", ops);
+    }
+
+    fn give_up(&mut self, reason: &str, ops: &mut Vec<Op>) {
         if let Some(mut client) = self.client.take() {
-            client.abandon("producer crashed");
+            client.abandon(reason);
             record_completions(&mut client, ops);
         }
     }
@@ -99,9 +103,10 @@ impl ProducerApp {
         self.client.as_ref().is_none_or(|c| c.unresolved() == 0) && self.next_send_ms().is_none()
     }
 
-    /// The run is over: whatever is unresolved stays indeterminate.
-    pub fn finish(&mut self, ops: &mut Vec<Op>) {
-        self.crash(ops);
+    /// The run is over: whatever is unresolved is given up, for `reason`, and nothing more is
+    /// sent.
+    pub fn finish(&mut self, reason: &str, ops: &mut Vec<Op>) {
+        self.give_up(reason, ops);
         self.total = self.sent;
     }
 

@@ -596,6 +596,14 @@ fn producer_settings() {
         Some("producers[0].socket_connection_setup_timeout_max_ms"),
         "expected at least 1",
     );
+    check(
+        &producer("max_stall_ms = 0"),
+        Some(9),
+        Some("producers[0].max_stall_ms"),
+        "max_stall_ms is 0; expected at least 1",
+    );
+    let consumer = with("[[consumers]]\nmax_stall_ms = 0\n");
+    check(&consumer, Some(8), Some("consumers[0].max_stall_ms"), "max_stall_ms is 0; expected at least 1");
 }
 
 #[test]

@@ -114,8 +114,12 @@ fn every_key_fixture_reads_as_written() {
         (p.socket_connection_setup_timeout_ms, p.socket_connection_setup_timeout_max_ms),
         (5_000, 15_000)
     );
+    assert_eq!(p.max_stall_ms, Some(45_000));
+    assert_eq!(s.consumers[0].max_stall_ms, Some(30_000));
     // Kafka's defaults where the file is silent.
     let q = &s.producers[1];
+    assert_eq!(q.max_stall_ms, None, "unbounded");
+    assert_eq!(s.consumers[1].max_stall_ms, None);
     assert_eq!((q.retry_backoff_ms, q.retry_backoff_max_ms), (100, 1_000));
     assert_eq!((q.reconnect_backoff_ms, q.reconnect_backoff_max_ms), (50, 1_000));
     assert_eq!(

@@ -11,8 +11,10 @@
 //! loss took from each replica's log (`LostUnflushed`), each leader's high-watermark moves and ISR.
 
 use super::facts::Facts;
-use super::Label;
+use super::{CheckInput, Label};
+use crate::history::{Op, Phase};
 use crate::scenario::{FlushSpec, ProducerSpec, Scenario, TopicSpec};
+use broker::effect::ReplicaEvent;
 use broker::types::{Acks, Epoch, Millis, NodeId, Offset, TopicPartition};
 use std::collections::BTreeSet;
 
@@ -309,8 +311,56 @@ fn unclean_enabled(scenario: &Scenario, tp: &TopicPartition) -> bool {
         .unwrap_or(scenario.broker.unclean_leader_election_enable)
 }
 
+/// The `progress` rules, kept apart from [`judge`]'s table: a client that had not finished when
+/// the liveness phase ended (a producer with sends unresolved, a consumer short of a partition's
+/// high watermark, on `tp`) is a bug unless a row allows it. `request_timeout_ms` is the client's
+/// request.timeout.ms.
+///
+/// | allowed when | the reason names |
+/// |---|---|
+/// | the cluster did not converge within the liveness bound, and the controller's last election left *tp* without a leader | that election: epoch, time (liveness reports the run) |
+/// | the cluster did not converge within the liveness bound | the bound (liveness reports the run) |
+/// | the client's request timeout is not shorter than liveness_timeout_ms | both settings: a request lost to a fault (a broker that lost power or was paused answers nothing) may go unanswered past the bound |
+///
+/// A stall past a scenario's `max_stall_ms` has no row: the scenario promised that bound.
+pub fn judge_unfinished_client(input: &CheckInput, tp: &TopicPartition, request_timeout_ms: u64) -> Label {
+    let events = &input.history.events;
+    let liveness_timeout_ms = input.scenario.liveness_timeout_ms;
+    let converged = events.iter().any(|e| e.op == Op::Phase(Phase::Converged));
+    if !converged {
+        let last_election = events.iter().rev().find_map(|e| match &e.op {
+            Op::Replica(ReplicaEvent::LeaderElected { tp: t, leader, epoch, .. }) if t == tp => {
+                Some((leader.is_none(), *epoch, e.time_ms))
+            }
+            _ => None,
+        });
+        return Label::allowed(match last_election {
+            Some((true, epoch, time_ms)) => format!(
+                "the controller left {tp} without a leader in epoch {epoch} at {time_ms} ms, and the \
+                 cluster did not converge within liveness_timeout_ms ({liveness_timeout_ms} ms); \
+                 liveness reports it"
+            ),
+            _ => format!(
+                "the cluster did not converge within liveness_timeout_ms ({liveness_timeout_ms} ms); \
+                 liveness reports it"
+            ),
+        });
+    }
+    if request_timeout_ms >= liveness_timeout_ms {
+        return Label::allowed(format!(
+            "request_timeout_ms ({request_timeout_ms} ms) is not shorter than liveness_timeout_ms \
+             ({liveness_timeout_ms} ms): a request lost to a fault may go unanswered past the bound"
+        ));
+    }
+    Label::bug(format!(
+        "once the faults heal and the cluster converges, every producer resolves every send and \
+         every consumer reads each of its partitions to the high watermark within \
+         liveness_timeout_ms ({liveness_timeout_ms} ms)"
+    ))
+}
+
 /// A partition's min.insync.replicas: its topic's, or the brokers' when the topic leaves it unset.
-fn min_insync_replicas(scenario: &Scenario, tp: &TopicPartition) -> u32 {
+pub fn min_insync_replicas(scenario: &Scenario, tp: &TopicPartition) -> u32 {
     topic_spec(scenario, &tp.topic)
         .and_then(|t| t.min_insync_replicas)
         .unwrap_or(scenario.broker.min_insync_replicas)

@@ -12,6 +12,7 @@
 //! | `single_leader_per_epoch.rs` | single-leader-per-epoch | two leaders for one partition and epoch |
 //! | `monotonic_epoch.rs` | monotonic-epoch | a broker's or the controller's leader epoch going back |
 //! | `liveness.rs` | liveness | the cluster not converging after healing |
+//! | `progress.rs` | progress | a client not finishing after healing, or stalling past its bound |
 //!
 //! `index.rs` holds the views of the history several checkers share (sends and their outcomes,
 //! final reads, every record read); `judgement.rs` holds the bug/allowed rules and the replica
@@ -30,6 +31,7 @@ mod lost_write;
 mod monotonic_epoch;
 mod monotonic_hw;
 mod nonmonotonic_send;
+pub mod progress;
 mod replica_divergence;
 mod single_leader_per_epoch;
 
@@ -43,6 +45,7 @@ pub use lost_write::LostWrite;
 pub use monotonic_epoch::MonotonicEpoch;
 pub use monotonic_hw::MonotonicHw;
 pub use nonmonotonic_send::NonmonotonicSend;
+pub use progress::Progress;
 pub use replica_divergence::ReplicaDivergence;
 pub use single_leader_per_epoch::SingleLeaderPerEpoch;
 
@@ -147,6 +150,7 @@ pub fn all_checkers() -> Vec<Box<dyn Checker>> {
         Box::new(SingleLeaderPerEpoch),
         Box::new(MonotonicEpoch),
         Box::new(Liveness),
+        Box::new(Progress),
     ]
 }
 
@@ -258,12 +262,13 @@ mod tests {
         });
         assert!(all.values().all(|c| c.violations.is_empty()), "{all:?}");
         // An acknowledged write read back, one record read, and a converged cluster: lost-write,
-        // nonmonotonic-send, duplicate, inconsistent-offsets and liveness had something to examine.
+        // nonmonotonic-send, duplicate, inconsistent-offsets, liveness and progress had something
+        // to examine.
         let examined: Vec<&str> =
             all.iter().filter(|(_, c)| c.nothing_to_check.is_none()).map(|(&name, _)| name).collect();
         assert_eq!(
             examined,
-            ["duplicate", "inconsistent-offsets", "liveness", "lost-write", "nonmonotonic-send"]
+            ["duplicate", "inconsistent-offsets", "liveness", "lost-write", "nonmonotonic-send", "progress"]
         );
     }
 
@@ -282,6 +287,7 @@ mod tests {
                 ("monotonic-epoch", Some("no leader was elected")),
                 ("monotonic-hw", Some("no leader reported a high watermark")),
                 ("nonmonotonic-send", Some("no acknowledged write")),
+                ("progress", Some("the run ended before its liveness phase did")),
                 ("replica-divergence", Some("no two replicas of a partition were sampled together")),
                 ("single-leader-per-epoch", Some("no leader was elected")),
             ]

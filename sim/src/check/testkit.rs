@@ -8,8 +8,9 @@
 //!
 //! The scenario: 3 brokers, topic `orders` with 2 partitions and replication factor 3,
 //! `broker.min_insync_replicas = 2` (inherited by the topic), producers `producer-1` and
-//! `producer-2` at acks=all with Kafka's other defaults, and one consumer `consumer-1`. The
-//! `with_*` methods merge TOML keys into the broker, topic or producer tables. Each recorded
+//! `producer-2` at acks=all with Kafka's other defaults, and one consumer `consumer-1` reading
+//! every topic. The `with_*` methods merge TOML keys into the broker, topic, producer or consumer
+//! tables. Each recorded
 //! event advances the clock by 10 ms, except the replicas of one snapshot group.
 
 use super::{CheckInput, Checker, Violation};
@@ -35,6 +36,8 @@ topic = "orders"
 
 [[producers]]
 topic = "orders"
+
+[[consumers]]
 "#;
 
 /// One replica's log in a snapshot: (broker, partition, high watermark, [(offset, epoch, value)]).
@@ -68,6 +71,11 @@ impl Run {
     /// Sets keys of the `orders` topic.
     pub fn with_topic(self, keys: &str) -> Run {
         self.merged(keys, |config| config.get_mut("topics").and_then(|t| t.get_mut(0)))
+    }
+
+    /// Sets keys of the consumer.
+    pub fn with_consumer(self, keys: &str) -> Run {
+        self.merged(keys, |config| config.get_mut("consumers").and_then(|c| c.get_mut(0)))
     }
 
     /// Sets keys of every producer.
@@ -145,6 +153,23 @@ impl Run {
     pub fn poll(&mut self, consumer: &str, tp: &str, records: &[(Offset, u64)]) -> &mut Self {
         let node = self.node(consumer);
         self.record(node, Op::Poll { tp: parse_tp(tp), records: read(records) })
+    }
+
+    pub fn seek(&mut self, consumer: &str, tp: &str, from: Offset, to: Offset) -> &mut Self {
+        let node = self.node(consumer);
+        self.record(node, Op::Seek { tp: parse_tp(tp), from, to })
+    }
+
+    /// The harness's look at a consumer when the liveness phase ends.
+    pub fn consumer_position(
+        &mut self,
+        consumer: &str,
+        tp: &str,
+        position: Option<Offset>,
+        high_watermark: Option<Offset>,
+    ) -> &mut Self {
+        let node = self.node(consumer);
+        self.record(node, Op::ConsumerPosition { tp: parse_tp(tp), position, high_watermark })
     }
 
     pub fn final_read(&mut self, tp: &str, records: &[(Offset, u64)]) -> &mut Self {

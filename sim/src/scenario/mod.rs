@@ -65,7 +65,7 @@ impl std::fmt::Display for FaultKind {
 }
 
 /// Every checker, by the name scenario files and reports use.
-pub const CHECKER_NAMES: [&str; 9] = [
+pub const CHECKER_NAMES: [&str; 10] = [
     "lost-write",
     "duplicate",
     "inconsistent-offsets",
@@ -75,6 +75,7 @@ pub const CHECKER_NAMES: [&str; 9] = [
     "single-leader-per-epoch",
     "monotonic-epoch",
     "liveness",
+    "progress",
 ];
 
 impl serde::Serialize for AcksSpec {

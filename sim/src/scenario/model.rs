@@ -241,6 +241,11 @@ pub struct ProducerSpec {
     pub max_in_flight_requests_per_connection: u32,
     #[serde(default = "defaults::partitioner")]
     pub partitioner: PartitionerSpec,
+    /// The longest the producer may go without an acknowledgement during the fault phase while
+    /// it has sends outstanding and their partition could take them (the `progress` checker);
+    /// absent: unbounded.
+    #[serde(default)]
+    pub max_stall_ms: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -263,6 +268,18 @@ pub struct ConsumerSpec {
     pub topics: Vec<String>,
     #[serde(default = "defaults::fetch_max_wait_ms")]
     pub fetch_max_wait_ms: u64,
+    /// The longest the consumer may go without reading a record during the fault phase while it
+    /// is behind a partition's high watermark and the partition has a leader (the `progress`
+    /// checker); absent: unbounded.
+    #[serde(default)]
+    pub max_stall_ms: Option<u64>,
+}
+
+impl ConsumerSpec {
+    /// Whether the consumer reads `topic`: its `topics` name it, or it names none (every topic).
+    pub fn reads(&self, topic: &str) -> bool {
+        self.topics.is_empty() || self.topics.iter().any(|t| t == topic)
+    }
 }
 
 /// One scripted fault. Which other keys a fault needs depends on its kind:
@@ -398,6 +415,8 @@ pub struct Expectations {
     pub monotonic_epoch: Option<Expectation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub liveness: Option<Expectation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Expectation>,
 }
 
 impl Expectations {
@@ -413,6 +432,7 @@ impl Expectations {
             "single-leader-per-epoch" => self.single_leader_per_epoch,
             "monotonic-epoch" => self.monotonic_epoch,
             "liveness" => self.liveness,
+            "progress" => self.progress,
             _ => None,
         }
     }
@@ -524,7 +544,12 @@ pub mod defaults {
         500
     }
     pub fn consumers() -> Vec<ConsumerSpec> {
-        vec![ConsumerSpec { name: None, topics: Vec::new(), fetch_max_wait_ms: fetch_max_wait_ms() }]
+        vec![ConsumerSpec {
+            name: None,
+            topics: Vec::new(),
+            fetch_max_wait_ms: fetch_max_wait_ms(),
+            max_stall_ms: None,
+        }]
     }
     pub fn nemesis_targets() -> Vec<String> {
         vec!["random-broker".to_string()]

@@ -620,6 +620,9 @@ fn producer(s: &Scenario, world: &World<'_>, p: &ProducerSpec, path: &KeyPath) -
             ),
         );
     }
+    if let Some(bound) = p.max_stall_ms {
+        positive(bound, &path.key("max_stall_ms"))?;
+    }
     if p.max_in_flight_requests_per_connection == 0 {
         return fail(
             path.key("max_in_flight_requests_per_connection"),
@@ -636,6 +639,9 @@ fn consumer(world: &World<'_>, c: &ConsumerSpec, path: &KeyPath) -> Check {
         if c.topics[..j].contains(topic) {
             return fail(at, format!("topic `{topic}` is listed twice; expected each topic once"));
         }
+    }
+    if let Some(bound) = c.max_stall_ms {
+        positive(bound, &path.key("max_stall_ms"))?;
     }
     Ok(())
 }
