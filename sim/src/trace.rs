@@ -1,9 +1,11 @@
 //! A run's history as a readable trace: one line per event, with the simulated time and the node,
 //! covering client operations, faults, leader and ISR changes, high-watermark moves, truncations
 //! and phases. Everything in it comes from the recorded history, so a trace is as deterministic as
-//! the history hash.
+//! the history hash. With `run --trace`, the clients' own account (`trace_log`) is merged in, each
+//! line before the first history event recorded after it.
 
 use crate::history::{Event, History, Op, Phase, ValueName};
+use crate::trace_log::LogLine;
 use broker::effect::ReplicaEvent;
 use broker::types::NodeId;
 use std::fmt::Write;
@@ -14,6 +16,28 @@ pub fn render(history: &History) -> String {
         let _ = writeln!(s, "{}", line(history, event));
     }
     s
+}
+
+/// The history's trace with the clients' log lines merged in, in the order they happened.
+pub fn render_with_log(history: &History, log: &[LogLine]) -> String {
+    let mut s = String::new();
+    let mut log = log.iter().peekable();
+    for (i, event) in history.events.iter().enumerate() {
+        while let Some(l) = log.next_if(|l| l.after_events <= i) {
+            let _ = writeln!(s, "{}", log_line(history, l));
+        }
+        let _ = writeln!(s, "{}", line(history, event));
+    }
+    for l in log {
+        let _ = writeln!(s, "{}", log_line(history, l));
+    }
+    s
+}
+
+fn log_line(history: &History, l: &LogLine) -> String {
+    let secs = l.time_ms as f64 / 1000.0;
+    let node = l.node.map_or("-", |n| history.node_name(n));
+    format!("{secs:>9.3}s {node:<13} {}", l.describe(history))
 }
 
 pub fn line(history: &History, event: &Event) -> String {
