@@ -135,3 +135,38 @@ fn describe_replica(history: &History, e: &ReplicaEvent) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace_log::FieldValue;
+
+    #[test]
+    fn client_lines_go_before_the_first_event_recorded_after_them_with_names_for_ids() {
+        let names = [(NodeId(1), "broker-1".to_string()), (NodeId(7), "producer-1".to_string())];
+        let mut history = History { node_names: names.into_iter().collect(), events: Vec::new() };
+        history.push(5, NEMESIS_ID, Op::Phase(Phase::Healed));
+        history.push(9, NEMESIS_ID, Op::Phase(Phase::Converged));
+        let line = |after_events, message: &str| LogLine {
+            time_ms: 7,
+            node: Some(NodeId(7)),
+            after_events,
+            level: tracing::Level::INFO,
+            target: "broker::producer",
+            message: message.to_string(),
+            fields: vec![
+                ("broker", FieldValue::Node(NodeId(1))),
+                ("first", FieldValue::Value((1 << 32) | 3)),
+            ],
+        };
+        let text = render_with_log(&history, &[line(1, "between"), line(2, "after")]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(lines[0].contains("PHASE healed"));
+        assert_eq!(lines[1], "    0.007s producer-1    [producer] between broker=broker-1 first=p1-3");
+        assert!(lines[2].contains("PHASE converged"));
+        assert!(lines[3].ends_with("[producer] after broker=broker-1 first=p1-3"));
+    }
+
+    const NEMESIS_ID: NodeId = NodeId(99);
+}

@@ -132,7 +132,8 @@ struct Collector {
 
 fn is_broker(metadata: &Metadata<'_>) -> bool {
     let target = metadata.target();
-    metadata.is_event() && (target == "broker" || target.starts_with("broker::"))
+    // Events, and the `enabled!` hints that guard costly ones; never spans.
+    !metadata.is_span() && (target == "broker" || target.starts_with("broker::"))
 }
 
 impl Subscriber for Collector {
