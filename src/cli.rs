@@ -36,9 +36,15 @@ enum Command {
         /// Write the run's history to this file, one JSON event per line.
         #[arg(long)]
         history: Option<PathBuf>,
-        /// Print the run's trace (every event, with simulated time and node) before the report.
+        /// Print the run's trace before the report: every recorded event, and what the clients
+        /// did (requests, errors, retries, metadata refreshes, timeouts), with simulated time and
+        /// node.
         #[arg(long)]
         trace: bool,
+        /// Which client lines the trace shows, in RUST_LOG syntax (`debug`,
+        /// `broker::producer=debug,info`, `warn`); default: RUST_LOG if set, else `info`.
+        #[arg(long, value_name = "FILTER", requires = "trace")]
+        log: Option<String>,
         /// Print the scenario resolved for this seed (defaults written out, the nemesis's faults
         /// scripted) as TOML, and exit without running: that file with this seed replays the run.
         /// A timeline of more than 100,000 faults is refused.
@@ -90,11 +96,11 @@ pub fn main() -> i32 {
     let args = Args::parse();
     let result = match args.command {
         None => demo::run(),
-        Some(Command::Run { scenario, seed, json, examples, history, trace, dump_scenario }) => {
+        Some(Command::Run { scenario, seed, json, examples, history, trace, log, dump_scenario }) => {
             if dump_scenario {
                 dump(&scenario, seed)
             } else {
-                let output = RunOutput { json, examples, history: history.as_deref(), trace };
+                let output = RunOutput { json, examples, history: history.as_deref(), trace, log };
                 run(&scenario, seed, &output)
             }
         }
@@ -129,12 +135,27 @@ struct RunOutput<'a> {
     examples: usize,
     history: Option<&'a Path>,
     trace: bool,
+    /// The `--log` filter, if given.
+    log: Option<String>,
+}
+
+/// The filter of the trace's client lines: `--log`, else `RUST_LOG`, else the default.
+fn log_filter(log: Option<&str>) -> Result<tracing_subscriber::EnvFilter> {
+    let env = std::env::var("RUST_LOG").ok().filter(|f| !f.trim().is_empty());
+    let filter =
+        log.map(str::to_string).or(env).unwrap_or_else(|| sim::trace_log::DEFAULT_FILTER.to_string());
+    sim::trace_log::parse_filter(&filter).map_err(anyhow::Error::msg)
 }
 
 fn run(path: &Path, seed: Option<u64>, output: &RunOutput) -> Result<i32> {
     let scenario = load(path)?;
     let seed = args::seed_for(&scenario, seed);
-    let result = sim::run::run(scenario.clone(), seed);
+    // Tracing only with --trace: without it no subscriber is installed and events cost nothing.
+    let result = if output.trace {
+        sim::run::run_traced(scenario.clone(), seed, log_filter(output.log.as_deref())?)
+    } else {
+        sim::run::run(scenario.clone(), seed)
+    };
     if let Ok(out) = &result {
         if let Some(file) = output.history {
             write_history(file, &out.history)?;
@@ -144,7 +165,7 @@ fn run(path: &Path, seed: Option<u64>, output: &RunOutput) -> Result<i32> {
     // about the exit code.
     let report = RunReport::new(&scenario, &path.display().to_string(), seed, &result);
     if let (true, Ok(run)) = (output.trace, &result) {
-        out!("{}", sim::trace::render(&run.history))?;
+        out!("{}", sim::trace::render_with_log(&run.history, &run.log))?;
     }
     if output.json {
         outln!("{}", serde_json::to_string(&report)?)?;

@@ -246,3 +246,95 @@ fn run_without_seed_takes_the_seed_the_file_records_and_says_so() {
     let err = text(&o.stderr);
     assert!(err.contains("key `seed`: seed") && err.contains("differs from the [regression] seed"), "{err}");
 }
+
+/// `run --trace` as a user without RUST_LOG sees it, with `extra` arguments.
+fn trace(scenario: &str, seed: &str, extra: &[&str]) -> String {
+    let mut args = vec!["run", scenario, "--seed", seed, "--trace"];
+    args.extend_from_slice(extra);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_kafkasim"))
+        .args(&args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("kafkasim runs");
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o.stderr));
+    stdout(&o)
+}
+
+/// The index of the first line at or after `from` that contains every one of `parts`.
+fn find(lines: &[&str], from: usize, parts: &[&str]) -> Option<usize> {
+    (from..lines.len()).find(|&i| parts.iter().all(|p| lines[i].contains(p)))
+}
+
+/// After the partitioned leader of orders/2 is replaced (seed 0), the producer's next requests to
+/// it are refused: the trace shows the error by its Kafka name, the retry with its backoff, the
+/// metadata refresh that finds the new leader, and the batch resent to it.
+#[test]
+fn the_trace_follows_a_produce_error_through_retry_and_metadata_refresh() {
+    let out = trace("scenarios/acks-all-leader-crashes.toml", "0", &[]);
+    let lines: Vec<&str> = out.lines().collect();
+    let error = find(&lines, 0, &["producer-1", "[producer] produce error", "error=NOT_LEADER_OR_FOLLOWER"])
+        .expect(&out);
+    let retry = find(&lines, error, &["producer-1", "[producer] retry", "backoff_ms=", "error=NOT_LEADER"]);
+    let retry = retry.expect("a retry after the error");
+    let refresh = find(&lines, retry, &["producer-1", "[metadata_client] metadata refreshed broker="]);
+    let refresh = refresh.expect("a metadata refresh after the retry");
+    assert!(find(&lines, error, &["producer-1", "[metadata_client] metadata request node=broker-"]).is_some());
+    let resent = find(&lines, refresh, &["producer-1", "[producer] produce request broker=", "tp=orders/2"]);
+    assert!(resent.is_some(), "the batch is resent after the refresh");
+    // Client lines carry the simulated time and node, in the format of the history's lines.
+    assert!(lines[error].starts_with("   19.072s producer-1    [producer]"), "{}", lines[error]);
+    // A crashed leader shows as a lost connection, its request retried, and metadata asked for.
+    let out = trace("scenarios/acks1-leader-crash.toml", "1", &[]);
+    let lines: Vec<&str> = out.lines().collect();
+    let crash = find(&lines, 0, &["FAULT crash broker-1"]).expect(&out);
+    let lost = find(&lines, crash, &["[producer] connection lost with requests in flight broker=broker-1"]);
+    let retry =
+        find(&lines, lost.expect("a lost connection"), &["[producer] retry", "error=connection lost"]);
+    assert!(find(&lines, retry.expect("a retry"), &["producer-1", "[metadata_client] metadata request"])
+        .is_some());
+}
+
+#[test]
+fn two_runs_of_a_seed_print_the_same_trace_byte_for_byte() {
+    for log in ["info", "debug"] {
+        let a = trace("scenarios/acks-all-leader-crashes.toml", "3", &["--log", log]);
+        let b = trace("scenarios/acks-all-leader-crashes.toml", "3", &["--log", log]);
+        assert!(a.contains("[producer] produce request"), "{a}");
+        assert!(a == b, "two runs of seed 3 with --log {log} printed different traces");
+    }
+}
+
+#[test]
+fn log_filters_the_client_lines_by_target_and_level_and_never_the_history() {
+    let scenario = "scenarios/acks1-leader-crash.toml";
+    let default = trace(scenario, "1", &[]);
+    let history_lines =
+        |t: &str| t.lines().filter(|l| !l.contains(" [")).map(str::to_string).collect::<Vec<_>>();
+    assert!(default.contains("[producer] produce request") && default.contains("[metadata_client]"));
+    assert!(!default.contains("produce request detail"), "debug lines are off by default");
+    let debug = trace(scenario, "1", &["--log", "debug"]);
+    assert!(
+        debug.contains("[producer] produce request detail correlation="),
+        "debug adds per-request detail"
+    );
+    assert!(debug.contains("[consumer] fetch request"));
+    let no_producer = trace(scenario, "1", &["--log", "info,broker::producer=off"]);
+    assert!(!no_producer.contains("[producer]") && no_producer.contains("[metadata_client]"));
+    let none = trace(scenario, "1", &["--log", "warn"]);
+    assert!(!none.contains(" [producer]") && !none.contains(" [metadata_client]"));
+    // The history's own lines and the report are the same whatever the filter.
+    for t in [&debug, &no_producer, &none] {
+        assert_eq!(history_lines(t), history_lines(&default));
+        assert_eq!(history_hash(t), history_hash(&default));
+    }
+}
+
+#[test]
+fn log_without_trace_or_with_a_bad_filter_is_bad_input() {
+    let o = kafkasim(&["run", "scenarios/acks1-leader-crash.toml", "--log", "debug"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    let o = kafkasim(&["run", "scenarios/acks1-leader-crash.toml", "--trace", "--log", "broker=loud"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("bad log filter"), "{}", text(&o.stderr));
+}

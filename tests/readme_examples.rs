@@ -59,6 +59,25 @@ fn the_run_example_is_what_run_prints() {
 }
 
 #[test]
+fn the_trace_example_is_what_run_trace_prints() {
+    let example: Vec<String> =
+        block(&readme(), "$ cargo run --release -- run scenarios/acks-all-leader-crashes")
+            .into_iter()
+            .skip(1)
+            .collect();
+    let output = kafkasim(&[
+        "run",
+        "scenarios/acks-all-leader-crashes.toml",
+        "--seed",
+        "0",
+        "--trace",
+        "--log",
+        "info",
+    ]);
+    assert_shows(&example, &output, |_| None);
+}
+
+#[test]
 fn the_shrink_example_is_what_shrink_prints() {
     let example: Vec<String> =
         block(&readme(), "$ cargo run --release -- shrink").into_iter().skip(1).collect();

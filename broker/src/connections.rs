@@ -131,6 +131,7 @@ impl Connections {
         });
         n.state = State::Connecting { deadline: now + n.setup_timeout_ms };
         n.last_attempt_ms = now;
+        tracing::debug!(node = node.0, setup_timeout_ms = n.setup_timeout_ms, "connecting");
         out.push(Effect::Connect { peer: node });
     }
 
@@ -142,6 +143,7 @@ impl Connections {
             return;
         }
         n.state = State::Ready;
+        tracing::debug!(node = node.0, "connected");
         n.failed_attempts = 0;
         n.reconnect_backoff_ms = reconnect.backoff(0, random);
         n.failed_connect_attempts = 0;
@@ -171,6 +173,8 @@ impl Connections {
         n.last_attempt_ms = now;
         n.reconnect_backoff_ms = reconnect.backoff(n.failed_attempts, random);
         n.failed_attempts += 1;
+        let what = if established { "connection closed" } else { "connection attempt failed" };
+        tracing::info!(node = node.0, reconnect_backoff_ms = n.reconnect_backoff_ms, "{what}");
         Some(established)
     }
 
@@ -196,6 +200,7 @@ impl Connections {
             .map(|(&node, _)| node)
             .collect();
         for &node in &expired {
+            tracing::info!(node = node.0, "connection setup timed out");
             self.close(node, now, random, out);
         }
         expired

@@ -5,6 +5,8 @@
 //! It shares the producer's connection and metadata rules (`connections`, `metadata_client`): a
 //! fetch goes only on a ready connection, a lost connection asks for fresh metadata from the
 //! least-loaded node, and a broker whose connection failed is retried after the reconnect backoff.
+//! Through `tracing` (target `broker::consumer`) it says at info each fetch error by its Kafka
+//! name, and at debug each fetch request.
 
 use crate::config::ConsumerConfig;
 use crate::connections::Connections;
@@ -204,12 +206,14 @@ impl Consumer {
                 None => {}
                 Some(ErrorCode::OffsetOutOfRange) => {
                     let to = p.high_watermark;
+                    tracing::info!(broker = broker.0, tp = %p.tp, from = pos.offset, to, "fetch error OFFSET_OUT_OF_RANGE, seeking");
                     self.events.push(ConsumerEvent::Seek { tp: p.tp.clone(), from: pos.offset, to });
                     pos.offset = to;
                     pos.caught_up = false;
                     continue;
                 }
-                Some(_) => {
+                Some(error) => {
+                    tracing::info!(broker = broker.0, tp = %p.tp, error = error.kafka_name(), backoff_ms = self.config.retry_backoff_ms, "fetch error");
                     self.metadata.want_refresh();
                     self.retry_at.insert(broker, now + self.config.retry_backoff_ms);
                     pos.caught_up = false;
@@ -281,6 +285,13 @@ impl Consumer {
                 partition_max_bytes: self.config.max_partition_fetch_bytes,
                 partitions,
             });
+            if tracing::enabled!(tracing::Level::DEBUG) {
+                if let Request::Fetch(r) = &request {
+                    let at: Vec<String> =
+                        r.partitions.iter().map(|p| format!("{}@{}", p.tp, p.fetch_offset)).collect();
+                    tracing::debug!(broker = broker.0, correlation, partitions = %at.join(" "), "fetch request");
+                }
+            }
             out.push(Effect::Send { to: broker, message: Message::Request { correlation, request } });
         }
     }

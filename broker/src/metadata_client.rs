@@ -10,6 +10,10 @@
 //!   doubled per consecutive failed request up to `retry_backoff_max_ms`, ±20 %.
 //! - While a refresh is due and not yet sent, the client sends nothing else: metadata first
 //!   (`NetworkClient.isReady`).
+//!
+//! It says what it does through `tracing` (target `broker::metadata_client`): at info each request
+//! and the node asked, each answer, each failed or timed-out request with its backoff; at debug
+//! the leaders an answer names and a refresh waiting for a connection.
 
 use crate::backoff::ExponentialBackoff;
 use crate::connections::Connections;
@@ -131,11 +135,14 @@ impl MetadataClient {
             let correlation = *cx.next_correlation;
             *cx.next_correlation += 1;
             self.request = Some((correlation, node, now + self.request_timeout_ms));
+            tracing::info!(node = node.0, "metadata request");
+            tracing::debug!(correlation, failed_attempts = self.failed_attempts, "metadata request detail");
             out.push(Effect::Send {
                 to: node,
                 message: Message::Request { correlation, request: Request::Metadata },
             });
         } else if !cx.connections.any_connecting() {
+            tracing::debug!(node = node.0, "metadata refresh waits for a connection");
             cx.connections.ready(node, now, cx.random, out);
         }
     }
@@ -152,6 +159,7 @@ impl MetadataClient {
         if deadline > now {
             return None;
         }
+        tracing::info!(broker = broker.0, "metadata request REQUEST_TIMED_OUT, closing the connection");
         connections.close(broker, now, random, out);
         self.connection_lost(now, broker, random);
         Some(broker)
@@ -165,10 +173,16 @@ impl MetadataClient {
         image: MetadataImage,
         random: &mut dyn Random,
     ) -> bool {
-        if self.request.is_none_or(|(c, _, _)| c != correlation) {
+        let Some((c, broker, _)) = self.request else { return false };
+        if c != correlation {
             return false;
         }
         self.request = None;
+        tracing::info!(broker = broker.0, version = image.version, "metadata refreshed");
+        for (tp, state) in &image.partitions {
+            let leader = state.leader.map(|l| l.0);
+            tracing::debug!(%tp, leader, epoch = state.leader_epoch, "metadata names a leader");
+        }
         if image.version >= self.image.version {
             self.image = image;
         }
@@ -181,8 +195,14 @@ impl MetadataClient {
     pub fn connection_lost(&mut self, now: Millis, broker: BrokerId, random: &mut dyn Random) {
         if self.request.is_some_and(|(_, b, _)| b == broker) {
             self.request = None;
-            self.retry_at = now + self.refresh_backoff.backoff(self.failed_attempts, random);
+            let backoff = self.refresh_backoff.backoff(self.failed_attempts, random);
+            self.retry_at = now + backoff;
             self.failed_attempts += 1;
+            tracing::info!(
+                broker = broker.0,
+                backoff_ms = backoff,
+                "metadata request failed, retry after backoff"
+            );
         }
         self.wanted = true;
     }

@@ -20,6 +20,11 @@
 //!   flight past it is failed at once as indeterminate (it was sent), and its late answer, if any,
 //!   is ignored (`Sender.getExpiredInflightBatches`);
 //! - while a metadata refresh is due and not yet sent, nothing else is sent.
+//!
+//! It says what it does through `tracing` (target `broker::producer`): at info each produce
+//! request with its batch, each error received by its Kafka name, each retry with its backoff,
+//! each lost connection, request timeout and delivery timeout; at debug each request's
+//! correlation id, epoch and records, and each acknowledgement.
 
 use crate::backoff::ExponentialBackoff;
 use crate::bugs::Bug;
@@ -190,6 +195,10 @@ impl Producer {
         let timed_out: BTreeSet<BrokerId> =
             self.in_flight.values().filter(|f| f.deadline <= now).map(|f| f.broker).collect();
         for broker in timed_out {
+            tracing::info!(
+                broker = broker.0,
+                "REQUEST_TIMED_OUT: no answer within request.timeout.ms, closing the connection"
+            );
             self.connections.close(broker, now, &mut *self.random, out);
             self.connection_lost(now, broker);
         }
@@ -245,12 +254,14 @@ impl Producer {
     fn handle_produce_response(&mut self, now: Millis, f: InFlight, resp: ProduceResponse) {
         match resp.error {
             None => {
+                tracing::debug!(broker = f.broker.0, tp = %f.tp, base_offset = ?resp.base_offset, records = f.batch.len(), "produce acknowledged");
                 for (i, p) in f.batch.into_iter().enumerate() {
                     let offset = resp.base_offset.map(|b| b + i as Offset);
                     self.completions.push(Completion::Ok { value: p.record.value, offset, broker: f.broker });
                 }
             }
             Some(error) => {
+                tracing::info!(broker = f.broker.0, tp = %f.tp, error = error.kafka_name(), "produce error");
                 // Only a refusal before the append proves the batch was not written.
                 let maybe_written = error != ErrorCode::NotEnoughReplicas;
                 let refresh = !self.config.bugs.contains(&Bug::RetryWithoutMetadataRefresh);
@@ -280,6 +291,13 @@ impl Producer {
         }
         let lost: Vec<CorrelationId> =
             self.in_flight.iter().filter(|(_, f)| f.broker == broker).map(|(&c, _)| c).collect();
+        if !lost.is_empty() {
+            tracing::info!(
+                broker = broker.0,
+                requests = lost.len(),
+                "connection lost with requests in flight"
+            );
+        }
         // Like Kafka, fail them oldest first, each going back to the front of its queue: the
         // newest ends up first, and the pipeline is resent in reverse.
         for c in lost {
@@ -302,6 +320,8 @@ impl Producer {
         // One backoff for the batch, by its attempts so far (KIP-580).
         let attempts = batch.iter().map(|p| p.attempts).max().unwrap_or(1);
         let backoff = self.retry_backoff.backoff(attempts.saturating_sub(1), &mut *self.random);
+        let (first, last, records) =
+            (batch[0].record.value, batch[batch.len() - 1].record.value, batch.len());
         let mut requeue = Vec::new();
         for mut p in batch {
             p.maybe_written |= maybe_written;
@@ -313,6 +333,12 @@ impl Producer {
                 p.not_before = now + backoff;
                 requeue.push(p);
             }
+        }
+        if !requeue.is_empty() {
+            tracing::info!(%tp, first, last, records, attempts, backoff_ms = backoff, %error, "retry");
+        }
+        if requeue.len() < records {
+            tracing::info!(%tp, records = records - requeue.len(), %error, "giving up: retries or delivery.timeout.ms exhausted");
         }
         let q = self.queues.entry(tp).or_default();
         for p in requeue.into_iter().rev() {
@@ -330,6 +356,10 @@ impl Producer {
                 expired.append(&mut f.batch);
             }
         }
+        if let (Some(first), Some(last)) = (expired.first(), expired.last()) {
+            let (first, last) = (first.record.value, last.record.value);
+            tracing::info!(first, last, records = expired.len(), "delivery timeout of records in flight");
+        }
         for mut p in expired {
             p.maybe_written = true;
             self.finish(p, "delivery timeout");
@@ -343,6 +373,10 @@ impl Producer {
             while q.front().is_some_and(|p| now >= p.created_ms + timeout) {
                 expired.push(q.pop_front().expect("checked"));
             }
+        }
+        if let (Some(first), Some(last)) = (expired.first(), expired.last()) {
+            let (first, last) = (first.record.value, last.record.value);
+            tracing::info!(first, last, records = expired.len(), "delivery timeout of queued records");
         }
         for p in expired {
             self.finish(p, "delivery timeout");
@@ -438,6 +472,11 @@ impl Producer {
             });
             let correlation = self.next_correlation;
             self.next_correlation += 1;
+            if let Request::Produce(r) = &request {
+                let (first, last) = (r.records[0].value, r.records[r.records.len() - 1].value);
+                tracing::info!(broker = leader.0, %tp, first, last, records = r.records.len(), "produce request");
+                tracing::debug!(correlation, epoch, acks = %r.acks, attempts = ?batch.iter().map(|p| p.attempts).collect::<Vec<_>>(), "produce request detail");
+            }
             out.push(Effect::Send { to: leader, message: Message::Request { correlation, request } });
             if self.config.acks == Acks::None {
                 // Fire and forget: done once written to the connection.

@@ -401,6 +401,7 @@ impl Cluster {
 
     pub fn with_producer<T>(&self, node: NodeId, f: impl FnOnce(&mut ProducerApp) -> T) -> Option<T> {
         let mut slot = self.nodes.get(&node)?.slot.lock().expect("slot lock");
+        let _node = crate::trace_log::in_node(node);
         match &mut slot.state {
             crate::node::NodeState::Up(Running::Producer(app)) => Some(f(app)),
             crate::node::NodeState::Down(Stored::Producer(app)) => Some(f(app)),
@@ -410,6 +411,7 @@ impl Cluster {
 
     pub fn with_consumer<T>(&self, node: NodeId, f: impl FnOnce(&mut ConsumerApp) -> T) -> Option<T> {
         let mut slot = self.nodes.get(&node)?.slot.lock().expect("slot lock");
+        let _node = crate::trace_log::in_node(node);
         match slot.running_mut() {
             Some(Running::Consumer(app)) => Some(f(app)),
             _ => None,

@@ -11,7 +11,7 @@
 //! | `net`, `clock`, `entropy` | the TCP-like network, simulated time, the run's random streams |
 //! | `faults`, `holds`, `nemesis` | firing faults; what each fault holds, so that overlapping faults compose; the fault timeline, with random faults drawn as the run goes |
 //! | `workload`, `reader` | producer and consumer applications around the broker crate's clients |
-//! | `history`, `hash`, `trace` | what a run records, its fingerprint, and its readable trace |
+//! | `history`, `hash`, `trace`, `trace_log` | what a run records, its fingerprint, its readable trace, and the clients' `tracing` events merged into it |
 //! | `check`, `verdict` | the checkers, the bug/allowed judgement, and the expectations of a scenario |
 //! | `report`, `sweep`, `seeds` | one run's report; sweeps of seeds on several threads: shards, stop at the first failure, determinism check, summaries that merge; the seed sets a sweep runs |
 //! | `shrink` | a failing run reduced to the smallest scenario that still fails the same way |
@@ -43,5 +43,6 @@ pub mod settings;
 pub mod shrink;
 pub mod sweep;
 pub mod trace;
+pub mod trace_log;
 pub mod verdict;
 pub mod workload;

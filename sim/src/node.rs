@@ -12,6 +12,7 @@ use crate::clock::Clock;
 use crate::history::{History, Op};
 use crate::net::{Delivery, Liveness, Network};
 use crate::reader::ConsumerApp;
+use crate::trace_log;
 use crate::workload::ProducerApp;
 use broker::broker::{Broker, BrokerBoot};
 use broker::config::ControllerConfig;
@@ -115,6 +116,7 @@ impl NodeSlot {
         if self.is_up() {
             return;
         }
+        let _node = trace_log::in_node(self.id);
         let placeholder = NodeState::Down(Stored::Broker(Box::default()));
         let NodeState::Down(stored) = std::mem::replace(&mut self.state, placeholder) else {
             unreachable!("checked above")
@@ -146,6 +148,7 @@ impl NodeSlot {
         if !self.is_up() {
             return false;
         }
+        let _node = trace_log::in_node(self.id);
         let placeholder = NodeState::Down(Stored::Broker(Box::default()));
         let NodeState::Up(running) = std::mem::replace(&mut self.state, placeholder) else {
             unreachable!("checked above")
@@ -178,6 +181,7 @@ impl NodeSlot {
     }
 
     fn step(&mut self, now: Millis, input: Input, out: &mut Outbox, ops: &mut Vec<Op>) {
+        let _node = trace_log::in_node(self.id);
         let Some(running) = self.running_mut() else { return };
         match running {
             // Brokers send at once and let the network hold what waits for a handshake: they need

@@ -28,11 +28,13 @@ use crate::layout::{FINAL_READER, NEMESIS};
 use crate::nemesis::Timeline;
 use crate::net::NetStats;
 use crate::scenario::Scenario;
+use crate::trace_log::{self, LogLine, LogSink};
 use broker::types::Millis;
 use madsim::runtime::Runtime;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use tracing_subscriber::EnvFilter;
 
 /// How often the liveness phase looks at the cluster.
 const CONVERGENCE_POLL_MS: Millis = 100;
@@ -50,6 +52,8 @@ pub struct RunOutput {
     /// What the final read of a converged cluster did not reach within its bound, if anything:
     /// the run cannot be judged and never passes.
     pub final_read_gap: Option<String>,
+    /// What the clients said, with `run_traced`; empty otherwise. Not part of the history.
+    pub log: Vec<LogLine>,
 }
 
 /// Why a run could not finish.
@@ -79,15 +83,41 @@ pub fn run(scenario: Arc<Scenario>, seed: u64) -> Result<RunOutput, RunFailure> 
     run_with(scenario, seed, Limits::default())
 }
 
+/// As [`run`], with the broker crate's `tracing` events that `filter` lets through collected
+/// in [`RunOutput::log`]. The history is the same as without.
+pub fn run_traced(scenario: Arc<Scenario>, seed: u64, filter: EnvFilter) -> Result<RunOutput, RunFailure> {
+    run_on_thread(scenario, seed, Limits::default(), Some(filter))
+}
+
 /// As [`run`], with other absolute limits than the documented ones.
 pub fn run_with(scenario: Arc<Scenario>, seed: u64, limits: Limits) -> Result<RunOutput, RunFailure> {
+    run_on_thread(scenario, seed, limits, None)
+}
+
+fn run_on_thread(
+    scenario: Arc<Scenario>,
+    seed: u64,
+    limits: Limits,
+    filter: Option<EnvFilter>,
+) -> Result<RunOutput, RunFailure> {
     let time_limit_ms = simulated_time_limit_ms(&scenario);
     let thread = std::thread::Builder::new()
         .name(format!("seed-{seed}"))
         .spawn(move || {
             let mut rt = Runtime::with_seed_and_config(seed, madsim::Config::default());
             rt.set_time_limit(madsim_duration(time_limit_ms));
-            rt.block_on(simulate(scenario, seed, limits))
+            match filter {
+                None => rt.block_on(simulate(scenario, seed, limits, None)),
+                // Installed after the runtime exists (madsim seeds this thread's hash keys when it
+                // is created) and for this thread only: runs on other threads see nothing of it.
+                Some(filter) => {
+                    let sink = LogSink::default();
+                    let subscriber = trace_log::subscriber(filter, sink.clone());
+                    tracing::subscriber::with_default(subscriber, || {
+                        rt.block_on(simulate(scenario, seed, limits, Some(sink)))
+                    })
+                }
+            }
         })
         .expect("spawn run thread");
     thread.join().map_err(|panic| {
@@ -136,12 +166,15 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-async fn simulate(scenario: Arc<Scenario>, seed: u64, limits: Limits) -> RunOutput {
+async fn simulate(scenario: Arc<Scenario>, seed: u64, limits: Limits, log: Option<LogSink>) -> RunOutput {
     let clock = Clock::start();
     let entropy = Entropy::new(seed);
     let mut timeline =
         Timeline::new(&scenario.faults, scenario.nemesis.as_ref(), scenario.duration_ms, &entropy);
     let mut cluster = Cluster::start(&scenario, clock, &entropy, budget(&scenario, limits));
+    if let Some(log) = &log {
+        log.attach(clock, cluster.history.clone());
+    }
     let mut fault_rng = entropy.stream("faults");
 
     // Fault phase. Pending undos, by when they are due and then in the order they were scheduled.
@@ -235,7 +268,8 @@ async fn simulate(scenario: Arc<Scenario>, seed: u64, limits: Limits) -> RunOutp
     cluster.shutdown();
     madsim::time::sleep(madsim_duration(1)).await;
     let history = std::mem::take(&mut *cluster.history.lock().expect("history lock"));
-    RunOutput { history, net, simulated_ms, liveness_gap, final_read_gap }
+    let log = log.map(|l| l.take()).unwrap_or_default();
+    RunOutput { history, net, simulated_ms, liveness_gap, final_read_gap, log }
 }
 
 /// Gives up every producer's unresolved sends (indeterminate if a request carried them) and

@@ -923,6 +923,7 @@ mod tests {
             simulated_ms: 0,
             liveness_gap: None,
             final_read_gap: None,
+            log: Vec::new(),
         })
     }
 

@@ -1,9 +1,11 @@
 //! A run's history as a readable trace: one line per event, with the simulated time and the node,
 //! covering client operations, faults, leader and ISR changes, high-watermark moves, truncations
 //! and phases. Everything in it comes from the recorded history, so a trace is as deterministic as
-//! the history hash.
+//! the history hash. With `run --trace`, the clients' own account (`trace_log`) is merged in, each
+//! line before the first history event recorded after it.
 
 use crate::history::{Event, History, Op, Phase, ValueName};
+use crate::trace_log::LogLine;
 use broker::effect::ReplicaEvent;
 use broker::types::NodeId;
 use std::fmt::Write;
@@ -14,6 +16,28 @@ pub fn render(history: &History) -> String {
         let _ = writeln!(s, "{}", line(history, event));
     }
     s
+}
+
+/// The history's trace with the clients' log lines merged in, in the order they happened.
+pub fn render_with_log(history: &History, log: &[LogLine]) -> String {
+    let mut s = String::new();
+    let mut log = log.iter().peekable();
+    for (i, event) in history.events.iter().enumerate() {
+        while let Some(l) = log.next_if(|l| l.after_events <= i) {
+            let _ = writeln!(s, "{}", log_line(history, l));
+        }
+        let _ = writeln!(s, "{}", line(history, event));
+    }
+    for l in log {
+        let _ = writeln!(s, "{}", log_line(history, l));
+    }
+    s
+}
+
+fn log_line(history: &History, l: &LogLine) -> String {
+    let secs = l.time_ms as f64 / 1000.0;
+    let node = l.node.map_or("-", |n| history.node_name(n));
+    format!("{secs:>9.3}s {node:<13} {}", l.describe(history))
 }
 
 pub fn line(history: &History, event: &Event) -> String {
@@ -115,4 +139,39 @@ fn describe_replica(history: &History, e: &ReplicaEvent) -> String {
             }
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace_log::FieldValue;
+
+    #[test]
+    fn client_lines_go_before_the_first_event_recorded_after_them_with_names_for_ids() {
+        let names = [(NodeId(1), "broker-1".to_string()), (NodeId(7), "producer-1".to_string())];
+        let mut history = History { node_names: names.into_iter().collect(), events: Vec::new() };
+        history.push(5, NEMESIS_ID, Op::Phase(Phase::Healed));
+        history.push(9, NEMESIS_ID, Op::Phase(Phase::Converged));
+        let line = |after_events, message: &str| LogLine {
+            time_ms: 7,
+            node: Some(NodeId(7)),
+            after_events,
+            level: tracing::Level::INFO,
+            target: "broker::producer",
+            message: message.to_string(),
+            fields: vec![
+                ("broker", FieldValue::Node(NodeId(1))),
+                ("first", FieldValue::Value((1 << 32) | 3)),
+            ],
+        };
+        let text = render_with_log(&history, &[line(1, "between"), line(2, "after")]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(lines[0].contains("PHASE healed"));
+        assert_eq!(lines[1], "    0.007s producer-1    [producer] between broker=broker-1 first=p1-3");
+        assert!(lines[2].contains("PHASE converged"));
+        assert!(lines[3].ends_with("[producer] after broker=broker-1 first=p1-3"));
+    }
+
+    const NEMESIS_ID: NodeId = NodeId(99);
 }
