@@ -4,13 +4,21 @@
 use crate::output::errln;
 use sim::scenario::Scenario;
 
-/// `--jobs N`: worker threads, at least one.
+/// The most worker threads `--jobs` may ask for: far more than any machine's cores, far fewer
+/// than an operating system refuses to start.
+const MAX_JOBS: usize = 1024;
+
+/// `--jobs N`: worker threads, at least one and at most `MAX_JOBS`.
 pub fn jobs(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {
         Ok(0) => {
             Err("0 threads cannot run anything; expected at least 1 (leave --jobs out for one per core)"
                 .to_string())
         }
+        Ok(n) if n > MAX_JOBS => Err(format!(
+            "{n} threads is more than this harness starts; expected at most {MAX_JOBS} (each runs one seed \
+             at a time; leave --jobs out for one per core)"
+        )),
         Ok(n) => Ok(n),
         Err(_) => Err(format!("`{s}` is not a number of threads; expected a whole number, at least 1")),
     }
@@ -54,6 +62,8 @@ mod tests {
     fn jobs_are_at_least_one() {
         assert_eq!(jobs("3"), Ok(3));
         assert!(jobs("0").unwrap_err().contains("expected at least 1"));
+        assert_eq!(jobs("1024"), Ok(1024));
+        assert!(jobs("99999999999").unwrap_err().contains("expected at most 1024"));
         assert!(jobs("-1").unwrap_err().contains("not a number of threads"));
         assert!(jobs("two").unwrap_err().contains("not a number of threads"));
         assert_eq!(at_least_one("1"), Ok(1));

@@ -22,8 +22,8 @@ pub struct Election {
     pub sole_isr: bool,
 }
 
-/// A power loss took records `to..from` (offsets `to` up to, not including, `from`) of one
-/// replica's log: they had not been flushed.
+/// Records `to..from` (offsets `to` up to, not including, `from`) one replica's log lost: to a
+/// power loss, as they had not been flushed, or cut by a truncation to follow a leader.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Removal {
     pub time_ms: Millis,
@@ -41,8 +41,8 @@ impl Removal {
 /// A broker's view of a partition while it leads it, in history order.
 #[derive(Clone, Debug, PartialEq)]
 enum LeaderFact {
-    /// It began leading in `epoch`.
-    Became { time_ms: Millis, epoch: Epoch },
+    /// It began leading in `epoch` with its log ending at `log_end_offset`.
+    Became { time_ms: Millis, epoch: Epoch, log_end_offset: Offset },
     /// Its high watermark as leader moved.
     HighWatermark { time_ms: Millis, epoch: Epoch, high_watermark: Offset },
     /// It adopted a committed ISR.
@@ -70,6 +70,8 @@ pub struct Facts<'a> {
     pub elections: BTreeMap<&'a TopicPartition, Vec<Election>>,
     /// Per partition, what power losses took from its replicas, in order.
     pub removals: BTreeMap<&'a TopicPartition, Vec<Removal>>,
+    /// Per partition, what replicas cut from their logs to follow a leader (`Truncated`), in order.
+    truncations: BTreeMap<&'a TopicPartition, Vec<Removal>>,
     /// Per partition and broker, what it did as leader, in order.
     leading: BTreeMap<(&'a TopicPartition, NodeId), Vec<LeaderFact>>,
 }
@@ -78,6 +80,7 @@ impl<'a> Facts<'a> {
     pub fn of(input: &CheckInput<'a>) -> Facts<'a> {
         let mut elections: BTreeMap<&TopicPartition, Vec<Election>> = BTreeMap::new();
         let mut removals: BTreeMap<&TopicPartition, Vec<Removal>> = BTreeMap::new();
+        let mut truncations: BTreeMap<&TopicPartition, Vec<Removal>> = BTreeMap::new();
         let mut leading: BTreeMap<(&TopicPartition, NodeId), Vec<LeaderFact>> = BTreeMap::new();
         // The controller's ISR per partition; a partition starts with every replica in it.
         let mut isr: BTreeMap<&TopicPartition, Vec<NodeId>> = BTreeMap::new();
@@ -103,11 +106,15 @@ impl<'a> Facts<'a> {
                 ReplicaEvent::LostUnflushed { tp, from, to } => {
                     removals.entry(tp).or_default().push(Removal { time_ms, node, from: *from, to: *to });
                 }
-                ReplicaEvent::BecameLeader { tp, epoch, .. } => {
-                    leading
-                        .entry((tp, node))
-                        .or_default()
-                        .push(LeaderFact::Became { time_ms, epoch: *epoch });
+                ReplicaEvent::BecameLeader { tp, epoch, log_end_offset, .. } => {
+                    leading.entry((tp, node)).or_default().push(LeaderFact::Became {
+                        time_ms,
+                        epoch: *epoch,
+                        log_end_offset: *log_end_offset,
+                    });
+                }
+                ReplicaEvent::Truncated { tp, from, to } => {
+                    truncations.entry(tp).or_default().push(Removal { time_ms, node, from: *from, to: *to });
                 }
                 ReplicaEvent::HighWatermark { tp, epoch, high_watermark, leader: true, .. } => {
                     leading.entry((tp, node)).or_default().push(LeaderFact::HighWatermark {
@@ -128,7 +135,7 @@ impl<'a> Facts<'a> {
                 _ => {}
             }
         }
-        Facts { input: *input, elections, removals, leading }
+        Facts { input: *input, elections, removals, truncations, leading }
     }
 
     fn leading<'s>(&'s self, tp: &'s TopicPartition, broker: NodeId) -> &'s [LeaderFact] {
@@ -179,6 +186,21 @@ impl<'a> Facts<'a> {
             LeaderFact::Stepped { .. } => Some(None),
             _ => None,
         })?
+    }
+
+    /// Whether the leader `election` made lacked the record at `offset`: its log ended at or
+    /// before it when it began leading, or a replica of the partition cut that offset from its
+    /// log after the election (it followed a leader whose log differs there).
+    pub fn leader_lacked(&self, tp: &TopicPartition, election: &Election, offset: Offset) -> bool {
+        let short = self.leading(tp, election.leader).iter().any(|f| {
+            matches!(*f, LeaderFact::Became { epoch, log_end_offset, .. }
+                if epoch == election.epoch && log_end_offset <= offset)
+        });
+        let cut = self
+            .truncations
+            .get(tp)
+            .is_some_and(|cuts| cuts.iter().any(|c| c.time_ms >= election.time_ms && c.took(offset)));
+        short || cut
     }
 
     /// The elections of `tp`, in order.

@@ -89,6 +89,8 @@ mod tests {
         let mut run = Run::new().with_topic("unclean_leader_election_enable = true");
         run.poll("consumer-1", "orders/1", &[(4, 2)]);
         run.unclean_election("orders/1", 3, "broker-1");
+        // It began leading with a log ending before offset 4: it lacked the record there.
+        run.became_leader_at("broker-1", "orders/1", 3, 2);
         run.poll("consumer-1", "orders/1", &[(4, 5)]);
         let violations = run.check(&InconsistentOffsets);
         assert_eq!(violations.len(), 1);

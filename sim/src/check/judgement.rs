@@ -224,10 +224,12 @@ fn durability_loss(facts: &Facts, scope: &Scope) -> Option<String> {
     let scenario = facts.input.scenario;
     let tp = scope.tp;
     let elections = facts.elections_of(tp);
-    let unclean = elections
-        .iter()
-        .filter(|_| unclean_enabled(scenario, tp))
-        .find(|e| e.unclean && scope.covers(e.time_ms) && scope.follows_the_ack(e.epoch));
+    let unclean = elections.iter().filter(|_| unclean_enabled(scenario, tp)).find(|e| {
+        e.unclean
+            && scope.covers(e.time_ms)
+            && scope.follows_the_ack(e.epoch)
+            && scope.offset.is_none_or(|o| facts.leader_lacked(tp, e, o))
+    });
     if let Some(e) = unclean {
         let after = scope
             .after_epoch
@@ -531,6 +533,7 @@ mod tests {
             led(Run::new().with_producer("acks = 1").with_topic("unclean_leader_election_enable = true"));
         unclean.at(2_300).high_watermark("broker-1", "orders/0", 1, 6, true);
         unclean.at(5_000).unclean_election("orders/0", 2, "broker-3");
+        unclean.became_leader("broker-3", "orders/0", 2);
         assert!(reason(&lost(&unclean)).starts_with("unclean leader election: broker-3"));
     }
 
@@ -540,6 +543,7 @@ mod tests {
                         5000 ms, after the record was acknowledged in epoch 1";
         let mut after = led(Run::new().with_topic("unclean_leader_election_enable = true"));
         after.at(5_000).unclean_election("orders/0", 2, "broker-3");
+        after.became_leader("broker-3", "orders/0", 2);
         assert_eq!(lost(&after), allowed(expected));
         assert_eq!(
             reason(&divergence(&after, false)),
@@ -554,12 +558,14 @@ mod tests {
         // of it.
         let mut before = Run::new().with_topic("unclean_leader_election_enable = true");
         before.at(500).unclean_election("orders/0", 1, "broker-1");
+        before.became_leader("broker-1", "orders/0", 1);
         before.at(600).became_leader("broker-1", "orders/0", 1);
         assert!(lost(&before).is_bug());
 
         // Inherited from the broker setting.
         let mut inherited = led(Run::new().with_broker("unclean_leader_election_enable = true"));
         inherited.at(5_000).unclean_election("orders/0", 2, "broker-3");
+        inherited.became_leader("broker-3", "orders/0", 2);
         assert_eq!(lost(&inherited), allowed(expected));
 
         // Another partition's unclean election excuses nothing here.
@@ -572,11 +578,22 @@ mod tests {
             .with_broker("unclean_leader_election_enable = true")
             .with_topic("unclean_leader_election_enable = false"));
         disabled.at(5_000).unclean_election("orders/0", 2, "broker-3");
+        disabled.became_leader("broker-3", "orders/0", 2);
         assert!(lost(&disabled).is_bug());
+
+        // An unclean leader that had the record took nothing of it…
+        let mut had_it = led(Run::new().with_topic("unclean_leader_election_enable = true"));
+        had_it.at(5_000).unclean_election("orders/0", 2, "broker-3");
+        had_it.became_leader_at("broker-3", "orders/0", 2, 9);
+        assert!(lost(&had_it).is_bug());
+        // …unless a replica then cut the offset to follow it: its record there differed.
+        had_it.at(5_100).replica("broker-1", ReplicaEvent::Truncated { tp: tp("orders/0"), from: 9, to: 4 });
+        assert_eq!(lost(&had_it), allowed(expected));
 
         // An offset seen rewritten is excused only by an election before it was seen.
         let mut late = led(Run::new().with_topic("unclean_leader_election_enable = true"));
         late.at(11_000).unclean_election("orders/0", 2, "broker-3");
+        late.became_leader("broker-3", "orders/0", 2);
         assert!(inconsistent(&late).is_bug());
         assert!(!inconsistent(&after).is_bug());
     }
@@ -679,6 +696,7 @@ mod tests {
             let mut run =
                 led(Run::new().with_broker(&format!("unclean_leader_election_enable = true\n{broker}")));
             run.at(9_000).unclean_election("orders/0", 3, "broker-3");
+            run.became_leader("broker-3", "orders/0", 3);
             run
         };
         let mut run = unclean("");
@@ -723,6 +741,7 @@ mod tests {
         run.at(2_050).high_watermark("broker-1", "orders/0", 1, 6, true);
         run.at(2_080).replica("broker-1", lone.clone());
         run.at(9_000).unclean_election("orders/0", 3, "broker-3");
+        run.became_leader("broker-3", "orders/0", 3);
         // Offset 5 was committed at 2,050 ms with a full ISR: the late answer changes nothing.
         assert!(!lost_at(&run, Some(5), 2_100).is_bug());
         // Offset 6 was never passed by the leader's high watermark before the answer: judged
@@ -733,6 +752,7 @@ mod tests {
         early.at(1_500).high_watermark("broker-1", "orders/0", 1, 6, true);
         early.at(2_080).replica("broker-1", lone);
         early.at(9_000).unclean_election("orders/0", 3, "broker-3");
+        early.became_leader("broker-3", "orders/0", 3);
         assert!(lost_at(&early, Some(5), 2_100).is_bug());
     }
 
@@ -741,6 +761,7 @@ mod tests {
         let mut run =
             led(Run::new().with_producer("acks = 1").with_broker("unclean_leader_election_enable = true"));
         run.at(5_000).unclean_election("orders/0", 2, "broker-3");
+        run.became_leader("broker-3", "orders/0", 2);
         assert!(reason(&lost(&run)).starts_with("acks=1: broker-1 acknowledged offset 5"));
     }
 
@@ -783,6 +804,7 @@ mod tests {
             .with_producer("acks = 0")
             .with_broker("truncation = \"high-watermark\"\nunclean_leader_election_enable = true"));
         run.at(5_000).unclean_election("orders/0", 2, "broker-3");
+        run.became_leader("broker-3", "orders/0", 2);
         run.power_loss("broker-1", "orders/0", 9, 0).power_loss("broker-2", "orders/0", 9, 0);
         let facts = Facts::of(&run.input());
         let state = facts.judge(&Anomaly::ReplicaState { promise: "one leader per epoch" });

@@ -17,8 +17,19 @@ const ACKED_MS: Millis = 2_100;
 
 #[derive(Clone, Debug)]
 enum Event {
-    Unclean { tp: &'static str, epoch: Epoch, leader: &'static str },
-    PowerLoss { broker: &'static str, tp: &'static str, from: Offset, to: Offset },
+    /// An unclean election whose leader's log ended at `log_end` when it began leading.
+    Unclean {
+        tp: &'static str,
+        epoch: Epoch,
+        leader: &'static str,
+        log_end: Offset,
+    },
+    PowerLoss {
+        broker: &'static str,
+        tp: &'static str,
+        from: Offset,
+        to: Offset,
+    },
 }
 
 const BROKERS: [&str; 3] = ["broker-1", "broker-2", "broker-3"];
@@ -32,11 +43,11 @@ fn unrelated(offset: Offset) -> impl Strategy<Value = (Millis, Event)> {
     prop_oneof![
         // Another partition's unclean election, at any time.
         (0..20_000u64, 1..9u32, broker())
-            .prop_map(|(t, epoch, leader)| (t, Event::Unclean { tp: "orders/1", epoch, leader })),
+            .prop_map(|(t, epoch, leader)| (t, Event::Unclean { tp: "orders/1", epoch, leader, log_end: 0 })),
         // An unclean election of orders/0 before the write was sent, in an epoch not after
         // the one it was acknowledged in.
         (0..SENT_MS, broker())
-            .prop_map(|(t, leader)| (t, Event::Unclean { tp: "orders/0", epoch: 1, leader })),
+            .prop_map(|(t, leader)| (t, Event::Unclean { tp: "orders/0", epoch: 1, leader, log_end: 0 })),
         // A power loss that took other offsets of orders/0, at any time.
         (0..20_000u64, broker(), 0..40u64, 0..40u64).prop_filter_map(
             "takes the offset",
@@ -58,6 +69,11 @@ fn unrelated(offset: Offset) -> impl Strategy<Value = (Millis, Event)> {
                 },
             )
         }),
+        // An unclean election after the acknowledgement whose leader had the offset (in epochs
+        // apart from the excusing ones: one epoch has one election).
+        (ACKED_MS..20_000u64, 10..19u32, broker(), 1..10u64).prop_map(move |(t, epoch, leader, more)| {
+            (t, Event::Unclean { tp: "orders/0", epoch, leader, log_end: offset + more })
+        }),
         // The same offset of another partition.
         (0..20_000u64, broker()).prop_map(move |(t, b)| (
             t,
@@ -70,8 +86,10 @@ fn unrelated(offset: Offset) -> impl Strategy<Value = (Millis, Event)> {
 /// epoch, or power losses taking its offset from min.insync.replicas distinct replicas.
 fn excuse(offset: Offset, min_isr: usize) -> impl Strategy<Value = Vec<(Millis, Event)>> {
     prop_oneof![
-        (ACKED_MS..20_000u64, 2..9u32, broker())
-            .prop_map(|(t, epoch, leader)| vec![(t, Event::Unclean { tp: "orders/0", epoch, leader })]),
+        (ACKED_MS..20_000u64, 2..9u32, broker()).prop_map(move |(t, epoch, leader)| vec![(
+            t,
+            Event::Unclean { tp: "orders/0", epoch, leader, log_end: offset }
+        )]),
         (
             prop::sample::subsequence(BROKERS.to_vec(), min_isr),
             prop::collection::vec(SENT_MS..20_000u64, min_isr)
@@ -98,7 +116,9 @@ fn judge(min_isr: usize, offset: Offset, events: &[(Millis, Event)]) -> Label {
     events.sort_by_key(|&(t, _)| t);
     for (t, event) in events {
         match event {
-            Event::Unclean { tp, epoch, leader } => run.at(t).unclean_election(tp, epoch, leader),
+            Event::Unclean { tp, epoch, leader, log_end } => {
+                run.at(t).unclean_election(tp, epoch, leader).became_leader_at(leader, tp, epoch, log_end)
+            }
             Event::PowerLoss { broker, tp, from, to } => run.at(t).power_loss(broker, tp, from, to),
         };
     }

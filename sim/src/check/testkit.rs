@@ -184,8 +184,19 @@ impl Run {
     }
 
     pub fn became_leader(&mut self, broker: &str, tp: &str, epoch: Epoch) -> &mut Self {
+        self.became_leader_at(broker, tp, epoch, 0)
+    }
+
+    /// `broker` begins leading `tp` in `epoch` with its log ending at `log_end_offset`.
+    pub fn became_leader_at(
+        &mut self,
+        broker: &str,
+        tp: &str,
+        epoch: Epoch,
+        log_end_offset: Offset,
+    ) -> &mut Self {
         let tp = parse_tp(tp);
-        let event = ReplicaEvent::BecameLeader { tp, epoch, log_end_offset: 0, high_watermark: 0 };
+        let event = ReplicaEvent::BecameLeader { tp, epoch, log_end_offset, high_watermark: 0 };
         self.replica(broker, event)
     }
 
