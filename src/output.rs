@@ -40,7 +40,7 @@ pub fn to_stderr(text: &str) {
     if closed() {
         return;
     }
-    if let Err(e) = std::io::stderr().lock().write_all(text.as_bytes()) {
+    if let Err(e) = std::io::stderr().lock().write_all(visible(text).as_bytes()) {
         if e.kind() == ErrorKind::BrokenPipe {
             CLOSED.store(true, Ordering::Relaxed);
         }
@@ -64,3 +64,33 @@ macro_rules! errln {
 }
 
 pub(crate) use {errln, out, outln};
+
+/// `text` with every character that would act on a terminal instead of showing — control
+/// characters other than newline and tab (escape sequences), and the invisible format and
+/// direction characters (U+200B–U+200F, U+2028–U+202E, U+2060–U+206F, U+FEFF) — written as
+/// `\u{…}`. Errors echo what a file or an argument holds; none of it may move the cursor, set
+/// the window title or reverse the text that follows.
+pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    let acts = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}')
+    };
+    if !text.chars().any(acts) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars().map(|c| if acts(c) { c.escape_unicode().to_string() } else { c.to_string() }).collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::visible;
+
+    #[test]
+    fn what_would_act_on_a_terminal_is_shown_escaped() {
+        assert_eq!(visible("plain\n\ttext"), "plain\n\ttext");
+        assert_eq!(visible("x\u{1b}]0;pwned\u{7}"), "x\\u{1b}]0;pwned\\u{7}");
+        assert_eq!(visible("ok\u{202E}name\r"), "ok\\u{202e}name\\u{d}");
+    }
+}
