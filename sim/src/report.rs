@@ -157,7 +157,7 @@ impl RunReport {
             })
             .collect();
         // A final read cut short leaves the logs unread: nothing about them can pass. The run is
-        // a timeout, its verdicts kept for what they say.
+        // incomplete, its verdicts kept for what they say of the part read.
         let failure = out.final_read_gap.as_ref().map(|gap| RunFailure {
             kind: FailureKind::Incomplete,
             message: format!("{gap}; what it did not read cannot be judged"),
