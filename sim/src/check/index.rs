@@ -2,6 +2,7 @@
 //! of each partition, and every record any reader saw.
 
 use crate::history::{History, Op, ReadRecord};
+use broker::effect::ReplicaEvent;
 use broker::types::{Millis, NodeId, Offset, TopicPartition};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -194,4 +195,17 @@ pub fn readings(history: &History) -> impl Iterator<Item = Reading<'_>> {
                 source,
             })
         })
+}
+
+/// Why a leadership checker has nothing to examine: no leader was elected, nor began leading.
+pub fn no_leader_elected(history: &History) -> Option<&'static str> {
+    let elected = history.events.iter().any(|e| {
+        matches!(
+            e.op,
+            Op::Replica(
+                ReplicaEvent::LeaderElected { leader: Some(_), .. } | ReplicaEvent::BecameLeader { .. }
+            )
+        )
+    });
+    (!elected).then_some("no leader was elected")
 }

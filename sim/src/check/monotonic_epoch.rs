@@ -25,15 +25,7 @@ impl Checker for MonotonicEpoch {
     }
 
     fn nothing_to_check(&self, input: &CheckInput) -> Option<&'static str> {
-        let elected = input.history.events.iter().any(|e| {
-            matches!(
-                e.op,
-                Op::Replica(
-                    ReplicaEvent::LeaderElected { leader: Some(_), .. } | ReplicaEvent::BecameLeader { .. }
-                )
-            )
-        });
-        (!elected).then_some("no leader was elected")
+        super::index::no_leader_elected(input.history)
     }
 
     fn check(&self, input: &CheckInput) -> Vec<Violation> {
